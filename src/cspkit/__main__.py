@@ -1,0 +1,3 @@
+from cspkit.cli import app
+
+app()

@@ -1,0 +1,342 @@
+"""The ``cspkit`` command line: parse, call the stage that owns the work, print with rich.
+
+Every command works inside a workspace or with ``--workspace DIR``. Errors a user can cause print one clear line
+and exit with status 1; nothing prints a traceback unless ``CSPKIT_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cspkit.errors import CspkitError
+from cspkit.workspace import Workspace, find_workspace, init_workspace
+
+app = typer.Typer(
+    name="cspkit",
+    help="Community Safety Partnership strategic assessments from partner data: reproducible, honest, private.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+export_app = typer.Typer(help="Export the warehouse for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: the current folder or a parent)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def friendly_errors(func: F) -> F:
+    """Turn cspkit errors into one red line and exit status 1; hide unexpected tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CspkitError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("CSPKIT_DEBUG"):
+                raise
+            # The message of an unexpected error could quote data, so only its type is shown.
+            err_console.print(
+                f"[bold red]Unexpected error[/] ({type(exc).__name__}). Nothing half-written was kept. "
+                "Run again with CSPKIT_DEBUG=1 to see the details, and report it if it persists.",
+                highlight=False,
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _workspace(path: Path | None) -> Workspace:
+    return find_workspace(path)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+@friendly_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    name: Annotated[str, typer.Option("--name", help='Partnership name, e.g. "Central Bedfordshire CSP".')],
+    area: Annotated[
+        list[str], typer.Option("--area", help="ONS local authority code (repeat for a multi-authority CSP).")
+    ],
+    marking: Annotated[str | None, typer.Option("--marking", help="Protective marking for restricted outputs.")] = None,
+) -> None:
+    """Create a workspace: settings, warehouse (with national geography and population) and a private key."""
+    with console.status("Creating the workspace and loading the national geography and population..."):
+        ws = init_workspace(directory, name=name, area_codes=list(area), marking=marking)
+    console.print(f"Created workspace [bold]{ws.root}[/]")
+    console.print(f"  settings   {ws.config_path}")
+    console.print(f"  warehouse  {ws.warehouse_path}")
+    console.print(f"  key        {ws.key_path}  [yellow](owner-only; back it up safely: losing it breaks linkage)[/]")
+
+
+@app.command()
+@friendly_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders or zip archives to load.")],
+    source: Annotated[str | None, typer.Option("--source", help="Source name (default: detected).")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency that supplied the files.")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: first).")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load files into the warehouse: validate every row, pseudonymise identifiers, keep rejects with reasons."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cspkit.ingest import ingest_paths
+
+    ws = _workspace(workspace)
+    if source:
+        from cspkit.sources import get_contract
+
+        get_contract(source)
+    con = ws.connect()
+    try:
+        warning = ws.check_key(con)
+        if warning:
+            err_console.print(f"[bold yellow]Warning:[/] {warning}")
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("Loading", total=None)
+
+            def on_file(name: str) -> None:
+                progress.update(task, description=f"Loading {Path(name.split(':')[-1]).name}", advance=1)
+
+            report = ingest_paths(con, paths, key=ws.key(), source=source, agency=agency, sheet=sheet, on_file=on_file)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(
+            {
+                "loaded": [r.to_dict() for r in report.loaded],
+                "skipped": [s.__dict__ for s in report.skipped],
+                "errors": [e.__dict__ for e in report.errors],
+            }
+        )
+    else:
+        _print_ingest(report)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _print_ingest(report: Any) -> None:
+    table = Table(title="Ingest", show_lines=False)
+    for col in ("file", "source", "agency", "read", "accepted", "rejected", "months", "note"):
+        table.add_column(col, justify="right" if col in ("read", "accepted", "rejected") else "left")
+    for r in report.loaded:
+        months = f"{r.months[0]}..{r.months[-1]}" if len(r.months) > 1 else (r.months[0] if r.months else "")
+        notes = []
+        if r.status == "unchanged":
+            notes.append("already loaded: no change")
+        if r.rows_replaced:
+            notes.append(f"replaced {r.rows_replaced:,} rows")
+        if r.aliases_applied:
+            notes.append("columns mapped: " + ", ".join(f"{k} -> {v}" for k, v in r.aliases_applied.items()))
+        if r.encoding != "utf-8":
+            notes.append(f"read as {r.encoding}")
+        if r.rejects_by_reason:
+            notes.append("rejects: " + ", ".join(f"{k} {v}" for k, v in r.rejects_by_reason.items()))
+        table.add_row(
+            Path(r.display.split(":")[-1]).name,
+            r.source,
+            r.agency,
+            f"{r.rows_read:,}",
+            f"{r.rows_accepted:,}",
+            f"{r.rows_rejected:,}",
+            months,
+            "; ".join(notes),
+        )
+    if report.loaded:
+        console.print(table)
+        total_read = sum(r.rows_read for r in report.loaded)
+        total_acc = sum(r.rows_accepted for r in report.loaded)
+        total_rej = sum(r.rows_rejected for r in report.loaded)
+        console.print(
+            f"{len(report.loaded)} file(s): {total_read:,} rows read = {total_acc:,} accepted + {total_rej:,} rejected."
+        )
+    for s in report.skipped:
+        console.print(f"[dim]Skipped {s.display}: {s.reason}.[/]")
+    for e in report.errors:
+        err_console.print(f"[bold red]Refused:[/] {e.message}", highlight=False, soft_wrap=True)
+    if any(r.rows_rejected for r in report.loaded):
+        console.print("See the rejected rows with: cspkit rejects")
+
+
+@app.command()
+@friendly_errors
+def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """What is loaded, per source and agency: files, rows, months covered, gaps, rejects, last load."""
+    from cspkit.warehouse.status import status as load_status
+
+    ws = _workspace(workspace)
+    cfg = ws.config()
+    con = ws.connect(read_only=True)
+    try:
+        entries = load_status(con)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(
+            {
+                "workspace": str(ws.root),
+                "partnership": cfg.name,
+                "areas": cfg.area_codes,
+                "sources": [e.to_dict() for e in entries],
+            }
+        )
+        return
+    console.print(f"[bold]{cfg.name}[/] ({', '.join(cfg.area_codes)}) — {ws.root}")
+    table = Table()
+    for col in ("source", "agency", "files", "rows", "months", "gaps", "rejected", "last load"):
+        table.add_column(col, justify="right" if col in ("files", "rows", "rejected") else "left")
+    for e in entries:
+        months = f"{e.first_month}..{e.last_month} ({e.months})" if e.first_month else "-"
+        gaps = ", ".join(e.gaps[:4]) + (" ..." if len(e.gaps) > 4 else "") if e.gaps else "none"
+        rejected = f"{e.rows_rejected:,}"
+        if e.rejects_by_reason:
+            rejected += " (" + ", ".join(f"{k} {v}" for k, v in e.rejects_by_reason.items()) + ")"
+        table.add_row(e.source, e.agency, str(e.files), f"{e.rows:,}", months, gaps, rejected, e.last_loaded or "")
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def rejects(
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows (0 = all).")] = 200,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The rejected rows: file, line, column and reason (personal values masked)."""
+    from cspkit.warehouse.status import rejects as load_rejects
+
+    ws = _workspace(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        rows = load_rejects(con, source, limit or None)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        console.print("No rejected rows.")
+        return
+    table = Table(title="Rejected rows")
+    for col in ("file", "line", "column", "reason", "message"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(Path(str(r["file"]).split(":")[-1]).name, str(r["line"]), r["column"], r["reason"], r["message"])
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def sources(as_json: JsonOpt = False) -> None:
+    """The data contracts: columns, types, allowed values and accepted aliases."""
+    from cspkit.sources.contracts import CONTRACTS
+    from cspkit.sources.docs import column_rows
+
+    if as_json:
+        _print_json({name: {"title": c.title, "columns": column_rows(c)} for name, c in CONTRACTS.items()})
+        return
+    for name, contract in CONTRACTS.items():
+        table = Table(title=f"{name}: {contract.title}", title_justify="left")
+        for col in ("column", "required", "type", "allowed", "aliases"):
+            table.add_column(col)
+        for row in column_rows(contract):
+            table.add_row(*row.values())
+        console.print(table)
+
+
+@export_app.command("parquet")
+@friendly_errors
+def export_parquet_cmd(
+    directory: Annotated[Path, typer.Argument(help="Folder to write (Hive layout source=/month=).")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write every table as Parquet partitioned by source and month."""
+    from cspkit.warehouse.export import export_parquet
+
+    ws = _workspace(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        written = export_parquet(con, directory)
+    finally:
+        con.close()
+    for table, n in written.items():
+        if n:
+            console.print(f"{table}: {n:,} rows")
+    console.print(f"Written to {directory}")
+
+
+@app.command()
+@friendly_errors
+def synth(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the synthetic partner files to.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 1,
+    population: Annotated[int | None, typer.Option("--population", help="Population to scale volumes to.")] = None,
+    years: Annotated[int, typer.Option("--years", help="Years of data.")] = 3,
+    end_month: Annotated[str, typer.Option("--end-month", help="Last month, YYYY-MM.")] = "2023-04",
+    area: Annotated[str, typer.Option("--area", help="Local authority whose LSOAs are used.")] = "E06000056",
+    messy: Annotated[bool, typer.Option("--messy", help="Add realistic mess: aliases, UK dates, bad rows.")] = False,
+) -> None:
+    """Write synthetic person-level partner files with planted, documented signals (truth.json)."""
+    from cspkit.synth import generate
+
+    with console.status("Generating synthetic partner data..."):
+        summary = generate(
+            directory,
+            seed=seed,
+            lad_code=area,
+            population=population,
+            years=years,
+            end_month=end_month,
+            messy=messy,
+        )
+    console.print(f"Wrote synthetic partner data to [bold]{directory}[/]")
+    for line in _summary_lines(summary):
+        console.print(f"  {line}")
+
+
+def _summary_lines(summary: Any) -> list[str]:
+    files = getattr(summary, "files", None) or getattr(summary, "rows_by_file", None)
+    if isinstance(files, dict):
+        return [f"{name}: {n:,} rows" if isinstance(n, int) else f"{name}" for name, n in files.items()]
+    return [str(summary)]
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,177 @@
+"""Row validation as SQL: each column kind has a parser and a check, run by DuckDB over the whole file.
+
+Validation is data, not exceptions: every row gets at most one reject reason (the first failing column in
+contract order) with a reason code, and the message names the column, the value (masked when personal) and what
+was expected. Reason codes:
+
+=================  =====================================================================
+missing_value      a required value is blank
+bad_date           not a date in YYYY-MM-DD or DD/MM/YYYY (or YYYY-MM for a month)
+future_date        a date after today where a date in the past is expected
+bad_category       not one of the allowed values
+bad_lsoa           not an LSOA code (E01 or W01 followed by 6 digits)
+bad_area_code      not a 9-character ONS area code
+bad_number         not a number
+out_of_range       a number outside the allowed range
+bad_coordinates    longitude/latitude outside the United Kingdom
+bad_bool           not yes/no, true/false, y/n or 1/0
+bad_year           not a year (2023) or financial year (2023-24)
+duplicate_ref      the same reference appears earlier in the file
+malformed_row      the line could not be parsed (wrong number of fields, bad quoting)
+=================  =====================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cspkit.sources.contracts import Column
+
+__all__ = ["REASONS", "ColumnSql", "column_sql", "quote_ident", "sql_str"]
+
+REASONS = {
+    "missing_value": "a value is required",
+    "bad_date": "expected a date as YYYY-MM-DD or DD/MM/YYYY",
+    "future_date": "the date is in the future",
+    "bad_category": "expected one of the allowed values",
+    "bad_lsoa": "expected an LSOA code: E01 or W01 followed by 6 digits",
+    "bad_area_code": "expected a 9-character ONS area code such as E05012345",
+    "bad_number": "expected a number",
+    "out_of_range": "the number is outside the allowed range",
+    "bad_coordinates": "the coordinates are outside the United Kingdom",
+    "bad_bool": "expected yes/no, true/false, y/n or 1/0",
+    "bad_year": "expected a year such as 2023 or a financial year such as 2023-24",
+    "duplicate_ref": "the same reference appears earlier in this file",
+    "malformed_row": "the line could not be read as a row of this file",
+}
+
+# The United Kingdom with a margin (Scilly to Shetland, Northern Ireland to Lowestoft).
+UK_LON = (-8.7, 1.9)
+UK_LAT = (49.8, 60.95)
+
+_DATE_FORMATS = "['%Y-%m-%d', '%d/%m/%Y', '%Y/%m/%d', '%d-%m-%Y']"
+_DATETIME_FORMATS = (
+    "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M', "
+    "'%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%Y-%m-%d', '%d/%m/%Y', '%Y/%m/%d', '%d-%m-%Y']"
+)
+
+#: Common spellings mapped onto allowed values.
+VALUE_ALIASES = {"female": "f", "male": "m", "in_progress": "on_track", "completed": "complete"}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _norm_value_sql(raw: str) -> str:
+    """Lower-case, trim, and join words with underscores: 'On Track' -> 'on_track'."""
+    return f"regexp_replace(lower(trim({raw})), '[\\s\\-]+', '_', 'g')"
+
+
+def _norm_value(value: str) -> str:
+    import re
+
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+@dataclass(frozen=True)
+class ColumnSql:
+    """The SQL for one column.
+
+    Attributes:
+        raw: Expression of the trimmed raw text (NULL when blank).
+        parsed: Expression of the parsed value (NULL when blank or invalid).
+        checks: (condition, reason code) pairs, in order; a true condition rejects the row.
+    """
+
+    column: Column
+    raw: str
+    parsed: str
+    checks: list[tuple[str, str]]
+
+
+def column_sql(column: Column, source_expr: str, today_sql: str) -> ColumnSql:
+    """Parser and checks of one column, reading the text expression ``source_expr``."""
+    raw = f"NULLIF(trim({source_expr}), '')"
+    checks: list[tuple[str, str]] = []
+    if (column.required and not column.blank_ok) or column.name in ("month",):
+        checks.append((f"{raw} IS NULL", "missing_value"))
+    kind = column.kind
+    parsed = raw
+    if kind in ("date", "datetime", "dob"):
+        formats = _DATETIME_FORMATS if kind == "datetime" else _DATE_FORMATS
+        parsed = f"try_strptime({raw}, {formats})"
+        if kind == "date":
+            parsed = f"CAST({parsed} AS DATE)"
+        if kind != "dob":  # an unreadable date of birth becomes a missing token, not a lost incident
+            checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_date"))
+            if not column.future_ok:
+                checks.append((f"{parsed} > {today_sql}", "future_date"))
+    elif kind == "month":
+        parsed = f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}-\\d{{2}}') THEN {raw} END"
+        valid = f"try_strptime({raw} || '-01', '%Y-%m-%d')"
+        checks.append((f"{raw} IS NOT NULL AND ({parsed} IS NULL OR {valid} IS NULL)", "bad_date"))
+        checks.append((f"{valid} > {today_sql}", "future_date"))
+    elif kind == "year":
+        parsed = f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}([-/]\\d{{2}})?') THEN replace({raw}, '/', '-') END"
+        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_year"))
+    elif kind == "category":
+        norm = _norm_value_sql(raw)
+        cases = [f"WHEN {sql_str(_norm_value(v))} THEN {sql_str(v)}" for v in column.allowed]
+        cases += [f"WHEN {sql_str(a)} THEN {sql_str(v)}" for a, v in VALUE_ALIASES.items() if v in column.allowed]
+        parsed = f"CASE {norm} {' '.join(cases)} END"
+        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_category"))
+    elif kind == "list":
+        allowed = "[" + ", ".join(sql_str(_norm_value(v)) for v in column.allowed) + "]"
+        items = f"list_filter(list_transform(string_split({raw}, ';'), x -> {_norm_value_sql('x')}), x -> x <> '')"
+        parsed = items
+        checks.append(
+            (
+                f"{raw} IS NOT NULL AND len(list_filter({items}, x -> NOT list_contains({allowed}, x))) > 0",
+                "bad_category",
+            )
+        )
+    elif kind == "lsoa":
+        parsed = f"upper({raw})"
+        checks.append((f"{raw} IS NOT NULL AND NOT regexp_full_match(upper({raw}), '[EW]01\\d{{6}}')", "bad_lsoa"))
+    elif kind == "area":
+        parsed = f"upper({raw})"
+        checks.append((f"{raw} IS NOT NULL AND NOT regexp_full_match(upper({raw}), '[EWSN]\\d{{8}}')", "bad_area_code"))
+    elif kind in ("int", "float", "longitude", "latitude"):
+        text = raw
+        if kind == "float" and column.maximum is not None and column.maximum <= 1:
+            # a share may be written as a percentage: "35%" -> 0.35
+            share = f"CAST(try_cast(rtrim({raw}, '%') AS DOUBLE) / 100 AS VARCHAR)"
+            text = f"CASE WHEN {raw} LIKE '%\\%' ESCAPE '\\' THEN {share} ELSE {raw} END"
+        sql_type = "BIGINT" if kind == "int" else "DOUBLE"
+        parsed = f"try_cast(replace({text}, ',', '') AS {sql_type})" if kind == "int" else f"try_cast({text} AS DOUBLE)"
+        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_number"))
+        if kind == "longitude":
+            checks.append((f"{parsed} NOT BETWEEN {UK_LON[0]} AND {UK_LON[1]}", "bad_coordinates"))
+        elif kind == "latitude":
+            checks.append((f"{parsed} NOT BETWEEN {UK_LAT[0]} AND {UK_LAT[1]}", "bad_coordinates"))
+        else:
+            if column.minimum is not None:
+                checks.append((f"{parsed} < {column.minimum}", "out_of_range"))
+            if column.maximum is not None:
+                checks.append((f"{parsed} > {column.maximum}", "out_of_range"))
+    elif kind == "bool":
+        low = f"lower({raw})"
+        parsed = (
+            f"CASE WHEN {low} IN ('yes', 'y', 'true', 't', '1') THEN true "
+            f"WHEN {low} IN ('no', 'n', 'false', 'f', '0') THEN false END"
+        )
+        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_bool"))
+    return ColumnSql(column, raw, parsed, checks)
+
+
+def allowed_hint(column: Column) -> str:
+    """Text naming what a column expects, for messages and docs."""
+    if column.allowed:
+        shown = ", ".join(column.allowed[:8]) + (" ..." if len(column.allowed) > 8 else "")
+        return f"one of: {shown}"
+    return ""

@@ -1,0 +1,1 @@
+"""topics stage of cspkit."""

@@ -1,0 +1,125 @@
+"""The warehouse schema, derived from the data contracts.
+
+Each source has one table named after it. Personal columns never appear: a ``*_ref`` column becomes a keyed
+pseudonym ``<base>_key`` (``victim_ref`` -> ``victim_key``), and direct identifiers become per-field tokens
+(``victim_name`` -> ``victim_surname_token``, ``victim_forename_initial_token``; ``victim_dob`` ->
+``victim_dob_token``, ``victim_birth_year_token``; ``victim_postcode`` -> ``victim_postcode_token``,
+``victim_postcode_district_token``). Every table also has ``_file_id`` (the ingest log entry the row came from),
+``_agency`` and ``_month`` (``YYYY-MM`` of the row, for coverage, replacement and Parquet partitioning).
+"""
+
+from __future__ import annotations
+
+from cspkit.sources.contracts import CONTRACTS, Column, Contract
+
+__all__ = [
+    "META_DDL",
+    "SCHEMA_VERSION",
+    "stored_columns",
+    "table_ddl",
+    "token_fields",
+]
+
+SCHEMA_VERSION = "1"
+
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "category": "VARCHAR",
+    "lsoa": "VARCHAR",
+    "area": "VARCHAR",
+    "month": "VARCHAR",
+    "year": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "longitude": "DOUBLE",
+    "latitude": "DOUBLE",
+    "bool": "BOOLEAN",
+    "list": "VARCHAR[]",
+}
+
+#: Token fields stored for each kind of direct identifier.
+_TOKENS = {
+    "name": ("surname", "forename", "forename_initial"),
+    "dob": ("dob", "birth_year"),
+    "postcode": ("postcode", "postcode_district"),
+}
+
+
+def person_prefix(column: Column) -> str:
+    """``victim_name`` -> ``victim``; ``offender_dob`` -> ``offender``."""
+    return column.name.rsplit("_", 1)[0]
+
+
+def token_fields(column: Column) -> list[tuple[str, str]]:
+    """(token kind, stored column name) pairs for a direct identifier column."""
+    prefix = person_prefix(column)
+    return [(t, f"{prefix}_{t}_token") for t in _TOKENS[column.kind]]
+
+
+def key_column(column: Column) -> str:
+    """Stored name of the pseudonym of a reference column: ``victim_ref`` -> ``victim_key``."""
+    base = column.name[: -len("_ref")] if column.name.endswith("_ref") else column.name
+    return f"{base}_key"
+
+
+def stored_columns(contract: Contract) -> list[tuple[str, str]]:
+    """(column name, SQL type) of the warehouse table for a contract, metadata columns last."""
+    out: list[tuple[str, str]] = []
+    for col in contract.columns:
+        if col.kind in ("ref", "case_ref"):
+            out.append((key_column(col), "VARCHAR"))
+        elif col.kind in _TOKENS:
+            out.extend((name, "VARCHAR") for _, name in token_fields(col))
+        else:
+            out.append((col.name, _SQL_TYPES[col.kind]))
+            if col.kind == "datetime":
+                out.append((f"{col.name}_has_time", "BOOLEAN"))
+    out += [("_file_id", "BIGINT"), ("_agency", "VARCHAR"), ("_month", "VARCHAR")]
+    return out
+
+
+def table_ddl(contract: Contract) -> str:
+    cols = ", ".join(f"{name} {sql_type}" for name, sql_type in stored_columns(contract))
+    return f"CREATE TABLE IF NOT EXISTS {contract.name} ({cols})"
+
+
+META_DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE SEQUENCE IF NOT EXISTS file_id_seq START 1",
+    """CREATE TABLE IF NOT EXISTS ingest_log (
+        file_id BIGINT PRIMARY KEY,
+        file_name VARCHAR,
+        member VARCHAR,
+        content_hash VARCHAR,
+        source VARCHAR,
+        agency VARCHAR,
+        rows_read BIGINT,
+        rows_accepted BIGINT,
+        rows_rejected BIGINT,
+        months VARCHAR[],
+        column_mapping VARCHAR,
+        encoding VARCHAR,
+        delimiter VARCHAR,
+        replaced_rows BIGINT,
+        loaded_at TIMESTAMP,
+        active BOOLEAN
+    )""",
+    """CREATE TABLE IF NOT EXISTS rejects (
+        file_id BIGINT,
+        source VARCHAR,
+        agency VARCHAR,
+        file_name VARCHAR,
+        line BIGINT,
+        column_name VARCHAR,
+        reason VARCHAR,
+        message VARCHAR,
+        value VARCHAR
+    )""",
+]
+
+
+def all_ddl() -> list[str]:
+    """Every statement that creates the warehouse schema (idempotent)."""
+    return [*META_DDL, *(table_ddl(c) for c in CONTRACTS.values())]
