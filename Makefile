@@ -13,12 +13,13 @@ export UV_PYTHON_DOWNLOADS := never
 
 setup: system-packages $(STAMP)
 
-# Debian packages: poppler-utils renders and reads PDFs (tests look at the report pages).
+# Debian packages: poppler-utils renders and reads PDFs (tests look at the report pages); HarfBuzz subsetting and
+# DejaVu fonts for WeasyPrint.
 system-packages:
-	@command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+	@command -v pdftotext >/dev/null 2>&1 && ldconfig -p | grep -q libharfbuzz-subset || { \
 	  echo "Installing Debian packages (poppler-utils)..."; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null; }
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends poppler-utils libharfbuzz-subset0 fonts-dejavu-core >/dev/null; }
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv==0.13.9

@@ -153,8 +153,9 @@ def ingest(
 
 def _print_ingest(report: Any) -> None:
     table = Table(title="Ingest", show_lines=False)
-    for col in ("file", "source", "agency", "read", "accepted", "rejected", "months", "note"):
+    for col in ("file", "source", "agency", "read", "accepted", "rejected", "months"):
         table.add_column(col, justify="right" if col in ("read", "accepted", "rejected") else "left")
+    notes_by_file: list[str] = []
     for r in report.loaded:
         months = f"{r.months[0]}..{r.months[-1]}" if len(r.months) > 1 else (r.months[0] if r.months else "")
         notes = []
@@ -176,8 +177,9 @@ def _print_ingest(report: Any) -> None:
             f"{r.rows_accepted:,}",
             f"{r.rows_rejected:,}",
             months,
-            "; ".join(notes),
         )
+        if notes:
+            notes_by_file.append(f"{Path(r.display.split(':')[-1]).name}: " + "; ".join(notes))
     if report.loaded:
         console.print(table)
         total_read = sum(r.rows_read for r in report.loaded)
@@ -186,6 +188,8 @@ def _print_ingest(report: Any) -> None:
         console.print(
             f"{len(report.loaded)} file(s): {total_read:,} rows read = {total_acc:,} accepted + {total_rej:,} rejected."
         )
+    for line in notes_by_file:
+        console.print(f"  {line}", highlight=False)
     for s in report.skipped:
         console.print(f"[dim]Skipped {s.display}: {s.reason}.[/]")
     for e in report.errors:
@@ -332,10 +336,8 @@ def synth(
 
 
 def _summary_lines(summary: Any) -> list[str]:
-    files = getattr(summary, "files", None) or getattr(summary, "rows_by_file", None)
-    if isinstance(files, dict):
-        return [f"{name}: {n:,} rows" if isinstance(n, int) else f"{name}" for name, n in files.items()]
-    return [str(summary)]
+    lines = [f"{name}: {n:,} rows" for name, n in summary.rows.items()]
+    return [*lines, f"ground truth of the planted signals: {summary.truth_path}"]
 
 
 def main() -> None:  # pragma: no cover - console entry point

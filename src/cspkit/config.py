@@ -190,8 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "cchi_approx",
         "Harm weights per crime type: 'cchi_approx' (approximate Cambridge Crime Harm Index day weights) "
-        "or 'css_approx' (approximate ONS Crime Severity Score weights).",
-        choices=("cchi_approx", "css_approx"),
+        "or 'unweighted' (every crime counts 1; the alternative used in sensitivity analysis).",
+        choices=("cchi_approx", "unweighted"),
     ),
     # disclosure
     Setting(

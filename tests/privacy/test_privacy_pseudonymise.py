@@ -115,9 +115,7 @@ def reference_pseudonym(key: bytes, namespace: str, value: str) -> str:
 
 
 def test_pseudonym_is_hmac_sha256_of_namespace_separator_value() -> None:
-    assert pseudonym(KEY, "ref|police|victim_ref", "V123") == reference_pseudonym(
-        KEY, "ref|police|victim_ref", "V123"
-    )
+    assert pseudonym(KEY, "ref|police|victim_ref", "V123") == reference_pseudonym(KEY, "ref|police|victim_ref", "V123")
     assert len(pseudonym(KEY, "ns", "x") or "") == 32
 
 
@@ -426,9 +424,7 @@ def test_identity_tokens_sql_columns_and_parity(con: duckdb.DuckDBPyConnection) 
     select = ", ".join(f"{sql} AS {name}" for name, sql in columns)
     rows = con.sql(f"SELECT {select} FROM people ORDER BY i").fetchall()
     con.unregister("people")
-    expected = [
-        identity_tokens(KEY, "victim", name=name, dob=dob, postcode=postcode) for name, dob, postcode in people
-    ]
+    expected = [identity_tokens(KEY, "victim", name=name, dob=dob, postcode=postcode) for name, dob, postcode in people]
     got = [dict(zip(names, row, strict=True)) for row in rows]
     assert got[:4] + got[5:] == expected[:4] + expected[5:]
     assert expected[4] == {}  # identity_tokens leaves out kinds not given

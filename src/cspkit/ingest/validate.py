@@ -127,11 +127,12 @@ def column_sql(column: Column, source_expr: str, today_sql: str) -> ColumnSql:
         checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_category"))
     elif kind == "list":
         allowed = "[" + ", ".join(sql_str(_norm_value(v)) for v in column.allowed) + "]"
-        items = f"list_filter(list_transform(string_split({raw}, ';'), x -> {_norm_value_sql('x')}), x -> x <> '')"
+        normalised = f"list_transform(string_split({raw}, ';'), lambda x: {_norm_value_sql('x')})"
+        items = f"list_filter({normalised}, lambda x: x <> '')"
         parsed = items
         checks.append(
             (
-                f"{raw} IS NOT NULL AND len(list_filter({items}, x -> NOT list_contains({allowed}, x))) > 0",
+                f"{raw} IS NOT NULL AND len(list_filter({items}, lambda x: NOT list_contains({allowed}, x))) > 0",
                 "bad_category",
             )
         )

@@ -81,9 +81,7 @@ def load_key(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) != KEY_BYTES:
-        raise WorkspaceError(
-            f"The key file {path} is damaged: it should hold {KEY_BYTES * 2} hexadecimal characters."
-        )
+        raise WorkspaceError(f"The key file {path} is damaged: it should hold {KEY_BYTES * 2} hexadecimal characters.")
     return key
 
 

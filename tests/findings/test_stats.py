@@ -1,0 +1,206 @@
+"""Significance tests: checked against scipy/statsmodels and hand calculations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from cspkit.errors import AnalysisError
+from cspkit.findings.stats import (
+    adjust_changes,
+    benjamini_hochberg,
+    compare_counts,
+    compare_proportions,
+    paired_counts_test,
+    poisson_exact_test,
+    poisson_z,
+    rate_per,
+    rate_ratio_ci,
+)
+
+Z95 = 1.959963984540054
+
+
+def test_exact_test_10_vs_20_equal_exposure() -> None:
+    p = poisson_exact_test(10, 1, 20, 1)
+    assert p == pytest.approx(0.0987, abs=5e-5)
+    assert p == pytest.approx(stats.binomtest(20, 30, 0.5).pvalue)
+
+
+def test_exact_test_unequal_exposure() -> None:
+    # 30 events over 3 years against 15 in one: under H0 the current year holds a quarter of the 45.
+    assert poisson_exact_test(30, 3, 15, 1) == pytest.approx(stats.binomtest(15, 45, 0.25).pvalue)
+
+
+def test_exact_test_zero_counts() -> None:
+    assert poisson_exact_test(0, 1, 0, 1) == 1.0
+    assert poisson_exact_test(0, 1, 5, 1) == pytest.approx(0.0625)  # 2 * 0.5**5
+    assert poisson_exact_test(5, 1, 0, 1) == pytest.approx(0.0625)
+
+
+def test_exact_test_refuses_a_mean_as_count() -> None:
+    with pytest.raises(ValueError, match="summed count"):
+        poisson_exact_test(10.5, 1, 12, 1)
+
+
+def test_rate_ratio_log_normal_interval() -> None:
+    ratio, low, high, method = rate_ratio_ci(100, 1, 150, 1)
+    half = Z95 * math.sqrt(1 / 100 + 1 / 150)
+    assert ratio == pytest.approx(1.5)
+    assert low == pytest.approx(1.5 * math.exp(-half))
+    assert high == pytest.approx(1.5 * math.exp(half))
+    assert method.startswith("log-normal")
+
+
+def test_rate_ratio_exact_interval_with_zero_current() -> None:
+    # 4 then 0: Clopper-Pearson upper bound for 0/4 is 1 - 0.025**(1/4); RR = p/(1-p).
+    ratio, low, high, method = rate_ratio_ci(4, 1, 0, 1)
+    p_high = 1 - 0.025 ** (1 / 4)
+    assert ratio == 0.0 and low == 0.0
+    assert high == pytest.approx(p_high / (1 - p_high))
+    assert method.startswith("exact")
+
+
+def test_rate_ratio_exact_interval_with_zero_baseline_has_no_upper_bound() -> None:
+    ratio, low, high, _ = rate_ratio_ci(0, 1, 5, 1)
+    p_low = 0.025 ** (1 / 5)
+    assert ratio is None and high is None
+    assert low == pytest.approx(p_low / (1 - p_low))
+
+
+def test_rate_ratio_exact_interval_scales_with_exposure() -> None:
+    # Baseline over 3 years, current over 1: RR bounds are the 1-year bounds times 3.
+    _, low_1, high_1, _ = rate_ratio_ci(6, 1, 4, 1)
+    ratio, low_3, high_3, _ = rate_ratio_ci(6, 3, 4, 1)
+    assert ratio == pytest.approx(2.0)
+    assert low_1 is not None and low_3 is not None
+    assert low_3 == pytest.approx(3 * low_1)
+    assert high_3 is not None and high_1 is not None
+    assert high_3 == pytest.approx(3 * high_1)
+
+
+def test_wheeler_example() -> None:
+    assert poisson_z(25, 16) == pytest.approx(2.0)
+    assert poisson_z(16, 16) == 0.0
+
+
+def test_benjamini_hochberg_matches_statsmodels() -> None:
+    rng = np.random.default_rng(7)
+    p = np.concatenate([rng.uniform(0, 1, 30), rng.uniform(0, 0.01, 10)])
+    expected = multipletests(p, method="fdr_bh")[1]
+    assert benjamini_hochberg(list(p)) == pytest.approx(list(expected))
+
+
+def test_benjamini_hochberg_passes_nones_through() -> None:
+    p = [0.01, None, 0.04, 0.03, None, 0.5]
+    present = [x for x in p if x is not None]
+    expected = iter(multipletests(present, method="fdr_bh")[1])
+    adjusted = benjamini_hochberg(p)
+    assert adjusted[1] is None and adjusted[4] is None
+    assert [a for a in adjusted if a is not None] == pytest.approx([next(expected) for _ in present])
+    assert adjusted[0] == pytest.approx(0.04)  # 0.01 * 4 / 1, below the next rank's 0.04 * 4 / 3
+
+
+def test_compare_counts_equal_exposure() -> None:
+    change = compare_counts(1204, 1010)
+    assert change.absolute == 194
+    assert change.percent == pytest.approx((1204 / 1010 - 1) * 100)
+    assert change.rate_ratio == pytest.approx(1204 / 1010)
+    half = Z95 * math.sqrt(1 / 1010 + 1 / 1204)
+    assert change.ci_low == pytest.approx(1204 / 1010 * math.exp(-half))
+    assert change.p_value == pytest.approx(stats.binomtest(1204, 2214, 0.5).pvalue)
+    assert (change.p_adjusted, change.significant, change.direction) == (None, False, "none")
+
+
+def test_compare_counts_with_mean_of_three_periods() -> None:
+    # 300 over three years (mean 100) against 130 now.
+    change = compare_counts(130, 300, exposure_current=1, exposure_baseline=3)
+    assert change.absolute == pytest.approx(30.0)
+    assert change.percent == pytest.approx(30.0)
+    assert change.rate_ratio == pytest.approx(1.3)
+    assert change.p_value == pytest.approx(stats.binomtest(130, 430, 0.25).pvalue)
+
+
+def test_compare_counts_zero_baseline_has_no_percent() -> None:
+    change = compare_counts(7, 0)
+    assert change.percent is None and change.rate_ratio is None and change.ci_high is None
+    assert change.absolute == 7
+
+
+def test_adjust_changes_judges_the_batch() -> None:
+    changes = [compare_counts(1204, 1010), None, compare_counts(6, 4), compare_counts(800, 1000)]
+    adjusted = adjust_changes(changes)
+    expected = multipletests([c.p_value for c in changes if c is not None], method="fdr_bh")[1]
+    assert adjusted[1] is None
+    rise, small, fall = adjusted[0], adjusted[2], adjusted[3]
+    assert rise is not None and small is not None and fall is not None
+    assert [rise.p_adjusted, small.p_adjusted, fall.p_adjusted] == pytest.approx(list(expected))
+    assert (rise.significant, rise.direction) == (True, "up")
+    assert (small.significant, small.direction) == (False, "none")
+    assert (fall.significant, fall.direction) == (True, "down")
+
+
+def test_null_simulation_flags_about_five_percent() -> None:
+    rng = np.random.default_rng(20240501)
+    pairs = rng.poisson(50, size=(2000, 2))
+    changes = [compare_counts(int(cur), int(base)) for base, cur in pairs]
+    p_values = np.array([c.p_value for c in changes])
+    raw_rate = float((p_values < 0.05).mean())
+    assert 0.025 <= raw_rate <= 0.065  # exact test: at most 5%, somewhat conservative
+    judged = adjust_changes(changes)
+    assert sum(c is not None and c.significant for c in judged) <= 5  # adjustment removes nearly all
+
+
+def test_compare_proportions_z_test() -> None:
+    change = compare_proportions(30, 100, 45, 100)
+    pooled = 75 / 200
+    z = 0.15 / math.sqrt(pooled * (1 - pooled) * (2 / 100))
+    assert change.absolute == pytest.approx(0.15)
+    assert change.p_value == pytest.approx(2 * stats.norm.sf(z))
+    assert change.percent == pytest.approx(50.0)
+    assert change.rate_ratio is None
+    low, high = confint_proportions_2indep(45, 100, 30, 100, method="newcomb", compare="diff")
+    assert (change.ci_low, change.ci_high) == pytest.approx((low, high))
+    assert change.test.startswith("two-proportion z-test")
+
+
+def test_compare_proportions_uses_fisher_for_small_cells() -> None:
+    change = compare_proportions(1, 10, 5, 10)
+    assert change.p_value == pytest.approx(stats.fisher_exact([[1, 9], [5, 5]]).pvalue)
+    assert change.test.startswith("Fisher")
+    low, high = confint_proportions_2indep(5, 10, 1, 10, method="newcomb", compare="diff")
+    assert (change.ci_low, change.ci_high) == pytest.approx((low, high))
+
+
+def test_compare_proportions_refuses_an_empty_group() -> None:
+    with pytest.raises(AnalysisError):
+        compare_proportions(0, 0, 3, 10)
+
+
+def test_paired_counts_test_matches_scipy() -> None:
+    before = [3, 4, 2, 5, 6, 1, 2, 3, 4, 2]
+    after = [1, 2, 2, 1, 3, 0, 1, 1, 5, 2]
+    result = paired_counts_test(before, after)
+    assert result.p_value == pytest.approx(stats.wilcoxon(after, before).pvalue)
+    assert result.mean_before == pytest.approx(3.2)
+    assert result.mean_after == pytest.approx(1.8)
+    assert result.mean_difference == pytest.approx(-1.4)
+    assert result.n == 10
+    assert "Only 10 people" in result.note and "regression to the mean" in result.note
+
+
+def test_paired_counts_test_no_change() -> None:
+    result = paired_counts_test([1, 2, 3], [1, 2, 3])
+    assert result.p_value == 1.0 and result.mean_difference == 0.0
+
+
+def test_rate_per() -> None:
+    assert rate_per(50, 25_000) == pytest.approx(2.0)
+    assert rate_per(3, 1_500, per=100) == pytest.approx(0.2)
+    with pytest.raises(AnalysisError):
+        rate_per(3, 0)

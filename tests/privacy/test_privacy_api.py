@@ -1,0 +1,40 @@
+import cspkit.privacy as privacy
+
+
+def test_public_api_is_pinned() -> None:
+    assert sorted(privacy.__all__) == [
+        "KEY_BYTES",
+        "PSEUDONYM_HEX_CHARS",
+        "SECONDARY_MARKER",
+        "SuppressedTable",
+        "TOKEN_NAMESPACES",
+        "check_key_fingerprint",
+        "create_key",
+        "forename_initial",
+        "identity_tokens",
+        "identity_tokens_sql",
+        "key_fingerprint",
+        "key_permissions_ok",
+        "load_key",
+        "mask",
+        "masked_sample",
+        "normalise_dob",
+        "normalise_dob_sql",
+        "normalise_name",
+        "normalise_name_sql",
+        "normalise_postcode",
+        "normalise_postcode_sql",
+        "postcode_district",
+        "postcode_district_sql",
+        "postcode_sector",
+        "primary_marker",
+        "pseudonym",
+        "pseudonym_sql",
+        "ref_namespace",
+        "round_to",
+        "split_name",
+        "split_name_sql",
+        "suppress_table",
+        "suppress_value",
+    ]
+    assert all(hasattr(privacy, name) for name in privacy.__all__)
