@@ -31,7 +31,8 @@ app = typer.Typer(
 export_app = typer.Typer(help="Export the warehouse for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
-console = Console()
+# Piped output (tests, logs) gets a wide console so tables stay readable.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -342,3 +343,112 @@ def _summary_lines(summary: Any) -> list[str]:
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="2023-24 (financial year), 2023-24Q2 (quarter) or 2023-05..2024-04 (default: latest 12 months).",
+    ),
+]
+CompareOpt = Annotated[
+    str, typer.Option("--compare", help="previous (the equal period before) or mean_of_3 (mean of the three before).")
+]
+
+
+def _compute(workspace: Path | None, period: str | None, compare: str, topics: list[str] | None, **kw: Any) -> Any:
+    from cspkit.findings.engine import compute_findings
+
+    ws = _workspace(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        return compute_findings(con, ws.config(), period=period, compare=compare, topics=topics, **kw)
+    finally:
+        con.close()
+
+
+@app.command()
+@friendly_errors
+def findings(
+    period: PeriodOpt = None,
+    compare: CompareOpt = "previous",
+    topic: Annotated[
+        list[str] | None, typer.Option("--topic", help="crime, asb, da, reoffending, sv, quality.")
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option("--area", help="Only findings for this area code (a ward code, or the partnership).")
+    ] = None,
+    wards: Annotated[bool, typer.Option("--wards", help="Include ward findings in the table.")] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The findings: levels, changes with significance tests, control-chart signals, hotspots."""
+    fs = _compute(workspace, period, compare, topic, forecast=as_json)
+    items = fs.findings
+    if area:
+        items = [f for f in items if f.area == area]
+    if as_json:
+        data = fs.to_dict()
+        data["findings"] = [f.to_dict() for f in items]
+        _print_json(data)
+        return
+    if not (wards or area):
+        items = [f for f in items if ".ward." not in f.id]
+    console.print(f"[bold]{fs.area.name}[/]: {fs.period.label} compared with {fs.comparison.baseline_label}")
+    for note in fs.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+    table = Table(show_lines=False)
+    for col in ("finding", "value", "baseline", "change", "p (adj.)", "verdict", "signal"):
+        table.add_column(col, justify="right" if col in ("value", "baseline", "change", "p (adj.)") else "left")
+    for f in items:
+        c = f.change
+        verdict = ""
+        if c is not None and c.p_value is not None:
+            verdict = {"up": "[red]significant rise[/]", "down": "[green]significant fall[/]"}.get(
+                c.direction, "no significant change"
+            )
+            if f.good_direction == "up" and c.direction != "none":
+                verdict = verdict.replace("red", "tmp").replace("green", "red").replace("tmp", "green")
+        table.add_row(
+            f.id,
+            _fmt(f.value, f.unit),
+            _fmt(f.baseline, f.unit),
+            "" if c is None or c.percent is None else f"{c.percent:+.0f}%",
+            "" if c is None or c.p_adjusted is None else f"{c.p_adjusted:.3f}",
+            verdict,
+            f"{f.spc.rule} ({f.spc.month})" if f.spc else "",
+        )
+    console.print(table)
+    console.print("Definitions, sentences and all detail: cspkit findings --json")
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit == "proportion":
+        return f"{value:.1%}"
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
+
+
+@app.command()
+@friendly_errors
+def chart(
+    finding_id: Annotated[str, typer.Argument(help="Finding id, e.g. crime.burglary.count")],
+    out: Annotated[Path, typer.Option("--out", help="SVG (or .png) file to write.")],
+    period: PeriodOpt = None,
+    compare: CompareOpt = "previous",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Draw a finding's monthly series with its control limits and forecast."""
+    from cspkit.report.figures import finding_chart
+
+    fs = _compute(workspace, period, compare, None)
+    finding = fs.require(finding_id)
+    image = finding_chart(finding)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".png":
+        out.write_bytes(image.png)
+    else:
+        out.write_text(image.svg, encoding="utf-8")
+    console.print(f"Wrote {out}")

@@ -1,0 +1,185 @@
+"""Computing every finding of a workspace for a period: the single entry point report, scoring and CLI use.
+
+Topics register a function ``(TopicInput) -> list[Finding]`` in :data:`TOPIC_BUILDERS`; the engine gives each the
+same area, period, comparison and settings, so every finding of a run is comparable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from cspkit.config import Config
+from cspkit.errors import AnalysisError, PeriodError
+from cspkit.findings.area import AreaContext, load_area
+from cspkit.findings.crime import crime_findings, police_months
+from cspkit.findings.harm import get_harm_index
+from cspkit.findings.indicators import FindingContext
+from cspkit.findings.model import Finding
+from cspkit.findings.periods import Comparison, Period, latest_complete_12, parse_period, plan_comparison
+
+__all__ = ["TOPIC_BUILDERS", "FindingSet", "TopicInput", "compute_findings", "loaded_event_months"]
+
+
+@dataclass
+class TopicInput:
+    """What a topic builder receives."""
+
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    area: AreaContext
+    ctx: FindingContext
+    loaded_months: list[str]
+    boundaries_lsoa: Any | None
+
+
+TopicBuilder = Callable[[TopicInput], list[Finding]]
+
+#: Topic name -> builder. Topic modules add themselves here (see cspkit.topics).
+TOPIC_BUILDERS: dict[str, TopicBuilder] = {}
+
+
+@dataclass
+class FindingSet:
+    """All findings of one run, with the context they share."""
+
+    findings: list[Finding]
+    period: Period
+    comparison: Comparison
+    area: AreaContext
+    definitions: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def get(self, finding_id: str) -> Finding | None:
+        for f in self.findings:
+            if f.id == finding_id:
+                return f
+        return None
+
+    def require(self, finding_id: str) -> Finding:
+        found = self.get(finding_id)
+        if found is None:
+            raise AnalysisError(f"No finding {finding_id!r} in this run; see `cspkit findings` for the ids.")
+        return found
+
+    def by_topic(self, topic: str) -> list[Finding]:
+        return [f for f in self.findings if f.topic == topic]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "area": {"codes": self.area.codes, "name": self.area.name},
+            "period": {"first": self.period.first, "last": self.period.last, "label": self.period.label},
+            "comparison": {
+                "mode": self.comparison.mode,
+                "baseline": list(self.comparison.baseline_span),
+                "label": self.comparison.baseline_label,
+                "restricted": self.comparison.restricted,
+                "complete": self.comparison.complete,
+                "note": self.comparison.note,
+            },
+            "definitions": self.definitions,
+            "notes": self.notes,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def loaded_event_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Months with police street data; if none, months with any partner event data."""
+    months = police_months(con)
+    if months:
+        return months
+    rows = con.execute(
+        "SELECT DISTINCT _month FROM (SELECT _month FROM asb_incidents UNION ALL SELECT _month FROM domestic_abuse "
+        "UNION ALL SELECT _month FROM marac_referrals UNION ALL SELECT _month FROM offences) WHERE _month IS NOT NULL "
+        "ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def compute_findings(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    period: str | None = None,
+    compare: str = "previous",
+    topics: list[str] | None = None,
+    forecast: bool = True,
+    hotspot_maps: bool = True,
+) -> FindingSet:
+    """Every finding for the workspace's area and a period.
+
+    Args:
+        con: Warehouse connection.
+        config: Workspace settings (area, financial year, definitions).
+        period: ``2023-24``, ``2023-24Q2``, ``2023-05..2024-04``...; default: the latest 12 complete months
+            loaded, compared with the 12 before.
+        compare: ``previous`` (the equal period before) or ``mean_of_3`` (the mean of the three before).
+        topics: Only these topics (default: all). ``crime`` also gives police ASB (``asb.count``).
+        forecast: Forecast the area-level monthly series (slower).
+        hotspot_maps: Run Gi* where boundaries are available.
+
+    Raises:
+        PeriodError: The period cannot be parsed or compared with the data loaded.
+        AnalysisError: The area or data needed is missing.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    import cspkit.topics  # noqa: F401 - registers the topic builders
+
+    area = load_area(con, config)
+    loaded = loaded_event_months(con)
+    if not loaded:
+        raise AnalysisError("No event data is loaded (police street files or partner incidents); run `cspkit ingest`.")
+    current = (
+        parse_period(period, config.fy_start_month) if period else latest_complete_12(loaded, config.fy_start_month)
+    )
+    if compare not in ("previous", "mean_of_3"):
+        raise PeriodError(f"Unknown comparison {compare!r}: use 'previous' or 'mean_of_3'.")
+    comparison = plan_comparison(current, loaded, compare)  # type: ignore[arg-type]
+    ctx = FindingContext(
+        comparison=comparison,
+        area_code=area.codes[0] if len(area.codes) == 1 else "+".join(area.codes),
+        area_name=area.name,
+        alpha=float(config.get("definitions.significance_level")),
+        small_number_threshold=int(config.get("definitions.small_number_threshold")),
+        suppress_below=int(config.get("disclosure.suppress_below")),
+    )
+    notes: list[str] = []
+    boundaries = None
+    if hotspot_maps:
+        from cspkit.findings.boundaries import load_boundaries
+
+        try:
+            boundaries = load_boundaries(area.codes, "lsoa")
+        except AnalysisError as exc:
+            notes.append(f"Hotspot clusters (Gi*) and maps skipped: {exc}")
+    timings["setup"] = time.perf_counter() - t0
+    wanted = set(topics) if topics else None
+    findings: list[Finding] = []
+    police = police_months(con)
+    if police and (wanted is None or wanted & {"crime", "asb", "quality"}):
+        t = time.perf_counter()
+        harm = get_harm_index(str(config.get("definitions.harm_index")))
+        findings += crime_findings(con, area, ctx, harm, boundaries_lsoa=boundaries, forecast=forecast)
+        timings["crime"] = time.perf_counter() - t
+    elif not police:
+        notes.append("No data.police.uk street files are loaded: police crime and ASB findings are missing.")
+    topic_input = TopicInput(con, config, area, ctx, loaded, boundaries)
+    for name, builder in TOPIC_BUILDERS.items():
+        if wanted is not None and name not in wanted:
+            continue
+        t = time.perf_counter()
+        findings += builder(topic_input)
+        timings[name] = time.perf_counter() - t
+    if wanted is not None:
+        findings = [f for f in findings if f.topic in wanted]
+    definitions = {**config.definitions(), "comparison": comparison.note}
+    if comparison.restricted:
+        notes.append(comparison.note)
+    timings["total"] = time.perf_counter() - t0
+    return FindingSet(findings, current, comparison, area, definitions, notes, timings)

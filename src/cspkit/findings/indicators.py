@@ -1,0 +1,216 @@
+"""Count indicators: from monthly counts to Finding records with honest change tests.
+
+Every topic hands this module monthly counts (one series per indicator); it computes the value and baseline for
+the comparison plan, the exact Poisson test and rate-ratio interval, the Benjamini-Hochberg verdict across the
+family of indicators compared together, the control chart of the monthly series, an optional forecast, and the
+cautious sentence. Topics then only decide *what* to count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cspkit.findings.forecast import forecast_monthly
+from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
+from cspkit.findings.periods import Comparison, month_add
+from cspkit.findings.spc import control_chart, latest_signal
+from cspkit.findings.stats import adjust_changes, compare_counts
+from cspkit.findings.wording import describe_change, describe_spc, format_number
+
+__all__ = ["CountSeries", "FindingContext", "build_count_findings", "slug"]
+
+
+def slug(text: str) -> str:
+    """``Criminal damage and arson`` -> ``criminal_damage_and_arson``."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class FindingContext:
+    """What every finding of one run shares: the period, comparison and settings."""
+
+    comparison: Comparison
+    area_code: str
+    area_name: str
+    alpha: float = 0.05
+    small_number_threshold: int = 10
+    suppress_below: int = 5
+
+    @property
+    def period(self) -> tuple[str, str]:
+        return (self.comparison.current.first, self.comparison.current.last)
+
+    @property
+    def period_label(self) -> str:
+        return self.comparison.current.label
+
+    @property
+    def comparison_label(self) -> str:
+        return self.comparison.baseline_label
+
+
+@dataclass
+class CountSeries:
+    """One indicator to build: a monthly count series and how to describe it.
+
+    Attributes:
+        id: Stable finding id.
+        topic: Topic of the finding.
+        title: Short title.
+        subject: What is counted, as it reads mid-sentence (``burglary``, ``ASB incidents``).
+        monthly: Month -> count, for every loaded month (zeros included).
+        definition: How it was counted, in words.
+        sources: Provenance.
+        area_code: Area the finding is for (default: the partnership).
+        area_name: Display name of that area.
+        denominator: Population (or households, adult women) for a rate, if known.
+        rate_per: Rate per this many of the denominator.
+        rate_denominator: Words for the denominator (``residents``, ``households``).
+        good_direction: Which way is better.
+        control_chart: Draw a control chart of the monthly series.
+        forecast: Forecast the next 12 months.
+        coverage: Rows outside the area and without location, for the coverage record.
+        extra: Topic-specific detail to carry.
+    """
+
+    id: str
+    topic: str
+    title: str
+    subject: str
+    monthly: dict[str, float]
+    definition: str
+    sources: list[str]
+    area_code: str | None = None
+    area_name: str | None = None
+    denominator: float | None = None
+    rate_per: int = 1000
+    rate_denominator: str = "residents"
+    good_direction: GoodDirection = "down"
+    control_chart: bool = True
+    forecast: bool = False
+    rows_outside_area: int = 0
+    rows_without_location: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _sum(monthly: dict[str, float], months: list[str]) -> float:
+    return float(sum(monthly.get(m, 0.0) for m in months))
+
+
+def _raw_change(series: CountSeries, ctx: FindingContext) -> tuple[float, float, float, Change]:
+    comp = ctx.comparison
+    value = _sum(series.monthly, comp.current_months)
+    baseline_sum = float(sum(_sum(series.monthly, months) for months in comp.baseline_months))
+    baseline = baseline_sum / len(comp.baseline_months)
+    change = compare_counts(value, baseline_sum, comp.exposure_current, comp.exposure_baseline)
+    return value, baseline, baseline_sum, change
+
+
+def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list[Finding]:
+    """Findings for a family of count indicators compared together (one Benjamini-Hochberg adjustment).
+
+    Args:
+        family: The indicators; their p-values are adjusted together.
+        ctx: The period, comparison and settings of the run.
+    """
+    raw = [_raw_change(s, ctx) for s in family]
+    adjusted = adjust_changes([r[3] for r in raw], alpha=ctx.alpha)
+    out: list[Finding] = []
+    quarter_start = month_add(ctx.period[1], -2)
+    for series, (value, baseline, _, _), change in zip(family, raw, adjusted, strict=True):
+        assert change is not None
+        spc = None
+        extra = dict(series.extra)
+        history = sorted(m for m in series.monthly if m <= ctx.period[1])
+        values = [series.monthly[m] for m in history]
+        if series.control_chart and len(history) >= 12:
+            chart = control_chart(values, history)
+            spc = latest_signal(chart)
+            extra["control_chart"] = {
+                "chart": chart.chart,
+                "reason": chart.reason,
+                "centre": chart.centre,
+                "ucl": chart.ucl,
+                "lcl": chart.lcl,
+                "warn_upper": chart.warn_upper,
+                "warn_lower": chart.warn_lower,
+                "signals": [s._asdict() for s in chart.signals],
+            }
+        if series.forecast and len(history) >= 12:
+            fc = forecast_monthly(history, values, horizon=12)
+            extra["forecast"] = {
+                "model": fc.model,
+                "rule": fc.rule,
+                "months": fc.months,
+                "mean": fc.mean,
+                "lower_80": fc.lower_80,
+                "upper_80": fc.upper_80,
+                "lower_95": fc.lower_95,
+                "upper_95": fc.upper_95,
+                "next_12_months_total": float(sum(fc.mean)),
+                "backtest_mase": fc.backtest.mase if fc.backtest else None,
+                "backtest_months": fc.backtest.months if fc.backtest else [],
+            }
+        rate = series.denominator and value / series.denominator * series.rate_per
+        sentence = describe_change(
+            series.subject,
+            value,
+            baseline,
+            change,
+            ctx.period_label,
+            ctx.comparison_label,
+            small_number_threshold=ctx.small_number_threshold,
+        )
+        if rate:
+            sentence += f" That is {format_number(round(rate, 2))} per {series.rate_per:,} {series.rate_denominator}."
+        if spc is not None and spc.month >= quarter_start:
+            sentence += " " + describe_spc(spc, f"monthly {series.subject}")
+        bad_rise = change.significant and change.direction == ("up" if series.good_direction == "down" else "down")
+        recent_signal = spc is not None and spc.month >= quarter_start and spc.side == "above"
+        definition = series.definition
+        if ctx.comparison.restricted:
+            definition += " " + ctx.comparison.note
+        out.append(
+            Finding(
+                id=series.id,
+                topic=series.topic,
+                title=series.title,
+                area=series.area_code or ctx.area_code,
+                area_name=series.area_name or ctx.area_name,
+                period=ctx.period,
+                value=value,
+                unit="count",
+                definition=definition,
+                sentence=sentence,
+                comparison_period=ctx.comparison.baseline_span,
+                baseline=baseline,
+                change=change,
+                good_direction=series.good_direction,
+                spc=spc,
+                coverage=Coverage(
+                    months=list(ctx.comparison.current_months),
+                    rows_outside_area=series.rows_outside_area,
+                    rows_without_location=series.rows_without_location,
+                    complete=ctx.comparison.complete,
+                    note=ctx.comparison.note,
+                ),
+                numerator=value,
+                denominator=series.denominator,
+                rate=rate or None,
+                rate_per=series.rate_per if rate else None,
+                small_number=0 < value < ctx.suppress_below,
+                emerging=bool(bad_rise or recent_signal),
+                series=[(m, series.monthly[m]) for m in history],
+                sources=list(series.sources),
+                extra=extra,
+            )
+        )
+    return out
+
+
+def with_extra(finding: Finding, **extra: Any) -> Finding:
+    """A copy of a finding with more detail in ``extra``."""
+    return replace(finding, extra={**finding.extra, **extra})
