@@ -452,3 +452,81 @@ def chart(
     else:
         out.write_text(image.svg, encoding="utf-8")
     console.print(f"Wrote {out}")
+
+
+score_app = typer.Typer(help="Judgement inputs of the scoring matrix (with who, when and why).", no_args_is_help=True)
+app.add_typer(score_app, name="score")
+MatrixOpt = Annotated[str | None, typer.Option("--matrix", help="Preset: vthpc (default), morile, grid4x4.")]
+
+
+@score_app.command("set")
+@friendly_errors
+def score_set(
+    candidate: Annotated[str, typer.Argument(help="Candidate key, e.g. domestic_abuse, asb, burglary.")],
+    criterion: Annotated[str, typer.Argument(help="Judgement criterion, e.g. partnership_value.")],
+    value: Annotated[str, typer.Argument(help="A level on the criterion's scale.")],
+    why: Annotated[str, typer.Option("--why", help="The justification (required).")],
+    who: Annotated[str, typer.Option("--who", help="Who judged: a role or the workshop.")] = "strategy group",
+    matrix: MatrixOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Record a judgement input for a candidate issue."""
+    from cspkit.priorities.judgements import JudgementStore
+    from cspkit.priorities.run import matrix_for
+
+    ws = _workspace(workspace)
+    m = matrix_for(ws.config(), matrix)
+    level: Any = int(value) if value.lstrip("-").isdigit() else value
+    store = JudgementStore(ws.judgements_path, m)
+    judgement = store.set(candidate, criterion, level, why, who)
+    console.print(f"Recorded {m.name}: {candidate} / {criterion} = {judgement.value} ({who}, {judgement.when}).")
+
+
+@app.command()
+@friendly_errors
+def priorities(
+    period: PeriodOpt = None,
+    matrix: MatrixOpt = None,
+    runs: Annotated[int, typer.Option("--runs", help="Monte Carlo runs of the sensitivity analysis.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sensitivity analysis.")] = 1,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every candidate issue with the scoring matrix and test how robust the ranking is."""
+    from cspkit.findings.engine import compute_findings
+    from cspkit.priorities.matrix import describe_missing
+    from cspkit.priorities.run import prioritise
+
+    ws = _workspace(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        fs = compute_findings(con, ws.config(), period=period, forecast=False)
+        result = prioritise(con, ws, fs, matrix_name=matrix, runs=runs, seed=seed)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    console.print(f"[bold]{result.matrix.label}[/] — {fs.period.label}; harm index {result.harm_index}")
+    table = Table()
+    criteria = [c for c in result.matrix.criteria]
+    for col in ("rank", "candidate", *(c.key for c in criteria), "total", "band", "robustness", "flags"):
+        table.add_column(col)
+    sens = {r.candidate: r for r in result.sensitivity.rows} if result.sensitivity else {}
+    for row in result.ranking.rows:
+        cells = {c.criterion: c for c in row.criteria}
+        s = sens.get(row.candidate)
+        table.add_row(
+            str(row.rank or "-"),
+            row.label,
+            *(str(cells[c.key].score) if c.key in cells and cells[c.key].score is not None else "?" for c in criteria),
+            f"{row.total:.2f}" if row.total is not None else "incomplete",
+            row.band or "",
+            f"{s.stability} ({s.share_top_n:.0%} in top {result.sensitivity.top_n})"
+            if s and result.sensitivity
+            else "",
+            "; ".join(row.overrides),
+        )
+    console.print(table)
+    if result.ranking.missing:
+        console.print(describe_missing(result.ranking), highlight=False)

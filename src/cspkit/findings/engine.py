@@ -138,8 +138,8 @@ def compute_findings(
     current = (
         parse_period(period, config.fy_start_month) if period else latest_complete_12(loaded, config.fy_start_month)
     )
-    if compare not in ("previous", "mean_of_3"):
-        raise PeriodError(f"Unknown comparison {compare!r}: use 'previous' or 'mean_of_3'.")
+    if compare not in ("previous", "mean_of_3", "previous_year"):
+        raise PeriodError(f"Unknown comparison {compare!r}: use 'previous', 'mean_of_3' or 'previous_year'.")
     comparison = plan_comparison(current, loaded, compare)  # type: ignore[arg-type]
     ctx = FindingContext(
         comparison=comparison,

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 PeriodKind = Literal["financial_year", "quarter", "month", "range", "calendar_year"]
-ComparisonMode = Literal["previous", "mean_of_3"]
+ComparisonMode = Literal["previous", "mean_of_3", "previous_year"]
 
 MONTH_NAMES = [
     "January",
@@ -420,10 +420,14 @@ def plan_comparison(
         PeriodError: If the current or a baseline period has no month loaded, if no month is loaded for all of
             them, or if a period is incomplete and ``allow_partial`` is False.
     """
-    if mode not in ("previous", "mean_of_3"):
-        raise PeriodError(f"Unknown comparison {mode!r}: use 'previous' or 'mean_of_3'.")
+    if mode not in ("previous", "mean_of_3", "previous_year"):
+        raise PeriodError(f"Unknown comparison {mode!r}: use 'previous', 'mean_of_3' or 'previous_year'.")
     loaded = set(loaded_months)
-    baselines = current.previous_periods(1 if mode == "previous" else 3)
+    if mode == "previous_year":
+        # the same months a year earlier (a quarter or year to date against the same period last year)
+        baselines = [make_period(month_add(current.first, -12), month_add(current.last, -12), current.fy_start_month)]
+    else:
+        baselines = current.previous_periods(1 if mode == "previous" else 3)
     periods = [current, *baselines]
 
     for period in periods:
