@@ -530,3 +530,44 @@ def priorities(
     console.print(table)
     if result.ranking.missing:
         console.print(describe_missing(result.ranking), highlight=False)
+
+
+@app.command()
+@friendly_errors
+def assess(
+    period: PeriodOpt = None,
+    compare: CompareOpt = "previous",
+    edition: Annotated[
+        str, typer.Option("--edition", help="restricted (full detail) or public (small numbers suppressed).")
+    ] = "restricted",
+    formats: Annotated[
+        str, typer.Option("--formats", help="Comma-separated: html,pdf,docx,xlsx,json.")
+    ] = "html,pdf,docx,xlsx,json",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: outputs/ in the workspace).")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write the Partnership Strategic Assessment: HTML, PDF, Word and the Excel data annex."""
+    from cspkit.report.assess import assess as run_assess
+
+    ws = _workspace(workspace)
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    with console.status("Building the assessment...") as spinner:
+        result = run_assess(
+            ws,
+            period=period,
+            compare=compare,
+            edition=edition,
+            formats=wanted,
+            out_dir=out,
+            on_step=lambda text: spinner.update(f"{text}..."),
+        )
+    fs = result.findings
+    console.print(
+        f"[bold]{result.document.title}[/] — {fs.area.name}, {fs.period.label} compared with "
+        f"{fs.comparison.baseline_label} ({edition} edition, marked {result.document.marking})."
+    )
+    for kind, path in result.files.items():
+        console.print(f"  {kind:5} {path}")
+    console.print(f"Took {sum(result.timings.values()):.1f} s.")

@@ -15,7 +15,7 @@ from cspkit.errors import AnalysisError
 from cspkit.findings.area import AreaContext, area_lsoas_sql
 from cspkit.findings.harm import HarmIndex
 from cspkit.findings.hotspots import concentration, emerging_hotspots, gi_star, persistent_hotspots
-from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings, slug
+from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings, restricted_clause, slug
 from cspkit.findings.model import Change, Coverage, Finding
 from cspkit.findings.periods import month_add, month_range
 from cspkit.findings.wording import describe_change, format_number
@@ -221,6 +221,7 @@ def _harm_finding(
         ctx.period_label,
         ctx.comparison_label,
     )
+    sentence += restricted_clause(comp)
     if rate:
         sentence += f" That is {format_number(round(rate, 1))} {harm.unit} per 1,000 residents."
     ranked = sorted(per_type.items(), key=lambda kv: -kv[1])
@@ -239,7 +240,13 @@ def _harm_finding(
         comparison_period=comp.baseline_span,
         baseline=baseline,
         change=change,
-        coverage=Coverage(months=list(comp.current_months), complete=comp.complete, note=comp.note),
+        coverage=Coverage(
+            months=list(comp.current_months),
+            rows_outside_area=sum(counts.outside_area.get(m, 0) for m in comp.current_months),
+            rows_without_location=sum(counts.without_location.get(m, 0) for m in comp.current_months),
+            complete=comp.complete,
+            note=comp.note,
+        ),
         rate=rate,
         rate_per=1000 if rate else None,
         sources=sources,
@@ -285,7 +292,9 @@ def _hotspot_findings(
         conc = concentration(current)
         yearly = {f"{b[0]}..{b[-1]}": _lsoa_totals(counts, types, b, area) for b in blocks}
         persistent = persistent_hotspots(yearly) if len(yearly) >= 2 else []
-        emerging = emerging_hotspots(current, baseline, exposure_ratio=float(len(comp.baseline_months)))
+        # The baseline is the total of all comparison periods, so the current period's exposure relative to it is
+        # 1/k (k = 1 for 'previous', 3 for 'mean_of_3').
+        emerging = emerging_hotspots(current, baseline, exposure_ratio=1.0 / len(comp.baseline_months))
         extra: dict[str, object] = {
             "concentration": conc.to_dict(),
             "persistent": [{"lsoa": c, "lsoa_name": area.lsoa_names.get(c, c)} for c in persistent],

@@ -13,12 +13,12 @@ from typing import Any
 
 from cspkit.findings.forecast import forecast_monthly
 from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
-from cspkit.findings.periods import Comparison, month_add
+from cspkit.findings.periods import Comparison, month_add, month_label, month_range
 from cspkit.findings.spc import control_chart, latest_signal
 from cspkit.findings.stats import adjust_changes, compare_counts
 from cspkit.findings.wording import describe_change, describe_spc, format_number
 
-__all__ = ["CountSeries", "FindingContext", "build_count_findings", "slug"]
+__all__ = ["CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
 
 
 def slug(text: str) -> str:
@@ -26,6 +26,23 @@ def slug(text: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def restricted_clause(comparison: Comparison) -> str:
+    """A sentence saying which months the figures cover when a comparison was restricted; else ``""``.
+
+    Without it, "14,430 in 2022-23" would read as the whole year when only 11 of its months were counted.
+    """
+    if not comparison.restricted:
+        return ""
+    months = comparison.current_months
+    span = month_label(months[0]) if len(months) == 1 else f"{month_label(months[0])} to {month_label(months[-1])}"
+    if len(month_range(months[0], months[-1])) != len(months):
+        span += ", with gaps"
+    return (
+        f" Both figures cover only {len(months)} of the {comparison.current.n_months} months ({span}, and the same "
+        "months before), the months loaded for every period compared."
+    )
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,7 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
             ctx.comparison_label,
             small_number_threshold=ctx.small_number_threshold,
         )
+        sentence += restricted_clause(ctx.comparison)
         if rate:
             sentence += f" That is {format_number(round(rate, 2))} per {series.rate_per:,} {series.rate_denominator}."
         if spc is not None and spc.month >= quarter_start:

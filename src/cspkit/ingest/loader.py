@@ -108,11 +108,22 @@ def _legacy_to_current(path: Path, delimiter: str, match: HeaderMatch, scratch: 
 
 
 def _mask_sql(raw: str, personal: bool) -> str:
-    """What a reject keeps of the offending value: masked when personal, else at most 60 characters."""
+    """What a reject keeps of the offending value: masked when personal, else its shape.
+
+    A rejected value is by definition not what the column expects, and often it is something else misplaced (a
+    name in the category column, a date of birth in a date column, a postcode as the LSOA), so even a value of a
+    non-personal column is kept only as its shape: digits become 9, letters A or a, punctuation stays
+    ("12/31/2022" -> "99/99/9999", "Jo Bloggs" -> "Aa Aaaaaa"), at most 40 characters.
+    """
     if personal:
         masked = f"left({raw}, 1) || '*** (' || length({raw}) || ' chars)'"
         return f"CASE WHEN {raw} IS NULL THEN '(blank)' ELSE {masked} END"
-    return f"coalesce(left({raw}, 60), '(blank)')"
+    shape = f"regexp_replace(left({raw}, 40), '\\p{{M}}', '', 'g')"
+    shape = f"regexp_replace({shape}, '\\p{{N}}', '9', 'g')"
+    shape = f"regexp_replace({shape}, '[\\p{{Ll}}\\p{{Lm}}\\p{{Lo}}]', 'a', 'g')"
+    shape = f"regexp_replace({shape}, '[\\p{{Lu}}\\p{{Lt}}]', 'A', 'g')"
+    more = f"CASE WHEN length({raw}) > 40 THEN ' ... (' || length({raw}) || ' chars)' ELSE '' END"
+    return f"CASE WHEN {raw} IS NULL THEN '(blank)' ELSE {shape} || {more} END"
 
 
 def load_file(

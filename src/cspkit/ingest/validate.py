@@ -1,8 +1,8 @@
 """Row validation as SQL: each column kind has a parser and a check, run by DuckDB over the whole file.
 
 Validation is data, not exceptions: every row gets at most one reject reason (the first failing column in
-contract order) with a reason code, and the message names the column, the value (masked when personal) and what
-was expected. Reason codes:
+contract order) with a reason code, and the message names the column, the value (masked when personal, else only
+its shape, such as "99/99/9999") and what was expected. Reason codes:
 
 =================  =====================================================================
 missing_value      a required value is blank
@@ -55,6 +55,11 @@ _DATETIME_FORMATS = (
     "'%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%Y-%m-%d', '%d/%m/%Y', '%Y/%m/%d', '%d-%m-%Y']"
 )
 
+# DuckDB's %Y reads one to four digits ("01/02/22" would be 1 February of the year 22) and year 0000 (1 BC):
+# a date must have a four-digit year, as in Python's strptime, before it is parsed. Day and month have at most two
+# digits, so "0000" can only be the year.
+_DATE_SHAPE = "(\\d{4}[-/]\\d{1,2}[-/]\\d{1,2}|\\d{1,2}[-/]\\d{1,2}[-/]\\d{4})([ T]\\d{1,2}:\\d{1,2}(:\\d{1,2})?)?"
+
 #: Common spellings mapped onto allowed values.
 VALUE_ALIASES = {"female": "f", "male": "m", "in_progress": "on_track", "completed": "complete"}
 
@@ -104,7 +109,8 @@ def column_sql(column: Column, source_expr: str, today_sql: str) -> ColumnSql:
     parsed = raw
     if kind in ("date", "datetime", "dob"):
         formats = _DATETIME_FORMATS if kind == "datetime" else _DATE_FORMATS
-        parsed = f"try_strptime({raw}, {formats})"
+        shaped = f"regexp_full_match({raw}, '{_DATE_SHAPE}') AND strpos({raw}, '0000') = 0"
+        parsed = f"CASE WHEN {shaped} THEN try_strptime({raw}, {formats}) END"
         if kind == "date":
             parsed = f"CAST({parsed} AS DATE)"
         if kind != "dob":  # an unreadable date of birth becomes a missing token, not a lost incident

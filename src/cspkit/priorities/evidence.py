@@ -173,9 +173,7 @@ def _trend(
 def _share(candidate: CandidateEvidence, name: str) -> float | None:
     share: float | None = getattr(candidate, name)
     if share is not None and not 0.0 <= share <= 1.0:
-        raise AnalysisError(
-            f"candidate '{candidate.key}': {name} must be a proportion between 0 and 1, got {share}"
-        )
+        raise AnalysisError(f"candidate '{candidate.key}': {name} must be a proportion between 0 and 1, got {share}")
     return share
 
 
@@ -204,9 +202,7 @@ def _vulnerability(
     criterion: Criterion, candidate: CandidateEvidence, everyone: Sequence[CandidateEvidence]
 ) -> EvidenceValue | None:
     shares = {
-        name: share
-        for name in ("repeat_share", "high_risk_share")
-        if (share := _share(candidate, name)) is not None
+        name: share for name in ("repeat_share", "high_risk_share") if (share := _share(candidate, name)) is not None
     }
     if not shares:
         return None
@@ -227,9 +223,7 @@ def _vulnerability(
 
 RULES: dict[str, Rule] = {
     "volume_percentile": _percentile_rule("rate", lambda v: f"A rate of {v:.2f} per 1,000 residents"),
-    "harm_percentile": _percentile_rule(
-        "harm_rate", lambda v: f"A harm rate of {v:.1f} days per 1,000 residents"
-    ),
+    "harm_percentile": _percentile_rule("harm_rate", lambda v: f"A harm rate of {v:.1f} days per 1,000 residents"),
     "likelihood_from_volume": _percentile_rule("count", lambda v: f"A count of {v:,.0f} in 12 months"),
     "trend_significance": _trend,
     "public_concern_share": _public_concern,

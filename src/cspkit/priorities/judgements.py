@@ -97,9 +97,7 @@ class JudgementStore:
 
     # ------------------------------------------------------------------------------------------ internals
 
-    def _checked(
-        self, candidate: str, criterion: str, value: Any, why: Any, who: Any, when: Any
-    ) -> Judgement:
+    def _checked(self, candidate: str, criterion: str, value: Any, why: Any, who: Any, when: Any) -> Judgement:
         where = f"judgement on '{criterion}' for '{candidate}'"
         if not isinstance(candidate, str) or not candidate.strip():
             raise AnalysisError(f"{where}: the candidate key must be a non-empty text")
@@ -142,9 +140,7 @@ class JudgementStore:
         for candidate, by_criterion in mine.items():
             for criterion, item in by_criterion.items():
                 if not isinstance(item, dict):
-                    raise AnalysisError(
-                        f"judgements file {self.path}: {candidate}.{criterion} must be a table"
-                    )
+                    raise AnalysisError(f"judgements file {self.path}: {candidate}.{criterion} must be a table")
                 when = item.get("when", "")
                 if isinstance(when, dt.date):
                     when = when.isoformat()

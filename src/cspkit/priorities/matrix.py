@@ -388,8 +388,7 @@ def load_matrix(data: Mapping[str, Any]) -> Matrix:
     where = f"matrix '{name}'"
     _refuse_unknown(
         data,
-        {"name", "label", "description", "provenance", "combine", "criteria", "bands", "overrides"}
-        | {"position_step"},
+        {"name", "label", "description", "provenance", "combine", "criteria", "bands", "overrides"} | {"position_step"},
         where,
         "",
     )
@@ -415,9 +414,7 @@ def load_matrix(data: Mapping[str, Any]) -> Matrix:
         roles = {c.role for c in criteria}
         for needed in ("harm", "likelihood"):
             if needed not in roles:
-                raise ConfigError(
-                    f"{where}: criteria: combine 'morile' needs a criterion with role '{needed}'"
-                )
+                raise ConfigError(f"{where}: criteria: combine 'morile' needs a criterion with role '{needed}'")
 
     position_step = _number(data.get("position_step", 0.25), f"{where}: position_step")
     if position_step < 0:
@@ -440,9 +437,7 @@ def _load_criterion(raw: Any, index: int, combine: str, where: str) -> Criterion
     at = f"criteria[{index}]"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: {at} must be a table")
-    _refuse_unknown(
-        raw, {"key", "label", "weight", "scale", "kind", "rule", "description", "role"}, where, at
-    )
+    _refuse_unknown(raw, {"key", "label", "weight", "scale", "kind", "rule", "description", "role"}, where, at)
     key = _require_text(raw, "key", f"{where}: {at}")
     kind = raw.get("kind")
     if kind not in ("evidence", "judgement"):
@@ -451,8 +446,7 @@ def _load_criterion(raw: Any, index: int, combine: str, where: str) -> Criterion
     allowed_roles = _ROLES_BY_COMBINE[combine]
     if role not in allowed_roles:
         raise ConfigError(
-            f"{where}: {at}.role must be one of {', '.join(allowed_roles)} when combine is '{combine}', "
-            f"got {role!r}"
+            f"{where}: {at}.role must be one of {', '.join(allowed_roles)} when combine is '{combine}', got {role!r}"
         )
 
     if "weight" in raw:
@@ -465,8 +459,7 @@ def _load_criterion(raw: Any, index: int, combine: str, where: str) -> Criterion
         raise ConfigError(f"{where}: {at}.weight must be zero or more, got {weight}")
     if combine == "morile" and role in ("multiplier", "likelihood", "position") and weight != 1.0:
         raise ConfigError(
-            f"{where}: {at}.weight must be 1.0 (in a MoRiLE matrix only harm elements are weighted), "
-            f"got {weight}"
+            f"{where}: {at}.weight must be 1.0 (in a MoRiLE matrix only harm elements are weighted), got {weight}"
         )
 
     rule = raw.get("rule")
@@ -483,9 +476,7 @@ def _load_criterion(raw: Any, index: int, combine: str, where: str) -> Criterion
         sizes = EVIDENCE_RULES[cast(str, rule)]
         if len(scale) < 2 or (sizes is not None and len(scale) not in sizes):
             wanted = "at least 2" if sizes is None else " or ".join(str(s) for s in sizes)
-            raise ConfigError(
-                f"{where}: {at}.scale has {len(scale)} levels but rule '{rule}' fills {wanted} levels"
-            )
+            raise ConfigError(f"{where}: {at}.scale has {len(scale)} levels but rule '{rule}' fills {wanted} levels")
     return Criterion(
         key=key,
         label=_optional_text(raw, "label", f"{where}: {at}") or key,
@@ -523,9 +514,7 @@ def _load_scale(raw: Any, at: str, role: str, combine: str, where: str) -> tuple
         if level_score is not None and combine != "weighted_sum" and level_score < 0:
             raise ConfigError(f"{where}: {here}.score must be zero or more when combine is '{combine}'")
         levels.append(
-            ScaleLevel(
-                value=value, label=_optional_text(item, "label", f"{where}: {here}"), score=level_score
-            )
+            ScaleLevel(value=value, label=_optional_text(item, "label", f"{where}: {here}"), score=level_score)
         )
     return tuple(levels)
 
@@ -573,9 +562,7 @@ def _refuse_unknown(data: Mapping[str, Any], allowed: set[str], where: str, at: 
     for key in data:
         if key not in allowed:
             place = f"{at}.{key}" if at else str(key)
-            raise ConfigError(
-                f"{where}: unknown setting {place} (expected one of {', '.join(sorted(allowed))})"
-            )
+            raise ConfigError(f"{where}: unknown setting {place} (expected one of {', '.join(sorted(allowed))})")
 
 
 def _require_text(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -734,9 +721,7 @@ def _cells(matrix: Matrix, candidate: CandidateInputs) -> tuple[list[CriterionSc
         for key in source:
             criterion = matrix.criterion(key)
             if criterion.kind != kind:
-                raise AnalysisError(
-                    f"{who}: criterion '{key}' is a {criterion.kind} criterion but was given as {kind}"
-                )
+                raise AnalysisError(f"{who}: criterion '{key}' is a {criterion.kind} criterion but was given as {kind}")
     cells: list[CriterionScore] = []
     missing: list[str] = []
     for criterion in matrix.criteria:
@@ -787,9 +772,7 @@ def _cell(matrix: Matrix, criterion: Criterion, given: EvidenceValue | Judgement
 
     if isinstance(given, EvidenceValue):
         if not given.explanation.strip():
-            raise AnalysisError(
-                f"{who}: evidence for '{criterion.key}' has no explanation; a score needs its evidence"
-            )
+            raise AnalysisError(f"{who}: evidence for '{criterion.key}' has no explanation; a score needs its evidence")
         return CriterionScore(
             criterion=criterion.key,
             label=criterion.label,
@@ -805,9 +788,7 @@ def _cell(matrix: Matrix, criterion: Criterion, given: EvidenceValue | Judgement
             explanation=given.explanation,
         )
     if not given.why.strip():
-        raise AnalysisError(
-            f"{who}: the judgement on '{criterion.key}' has no 'why'; a score needs its justification"
-        )
+        raise AnalysisError(f"{who}: the judgement on '{criterion.key}' has no 'why'; a score needs its justification")
     return CriterionScore(
         criterion=criterion.key,
         label=criterion.label,

@@ -67,9 +67,7 @@ VTHPC: dict[str, Any] = {
             "kind": "evidence",
             "rule": "trend_significance",
             "description": "Last 12 months against the previous 12: a significant change after adjustment "
-            "for multiple comparisons scores 5 (rise) or 1 (fall); otherwise the Poisson z decides 2-4 "
-            + _LOCAL
-            + ".",
+            "for multiple comparisons scores 5 (rise) or 1 (fall); otherwise the Poisson z decides 2-4 " + _LOCAL + ".",
             "scale": [
                 {"value": 1, "label": "significant fall (or z <= -2 where untested)"},
                 {"value": 2, "label": "fall that is not significant (z <= -1)"},
@@ -110,8 +108,7 @@ VTHPC: dict[str, Any] = {
             "label": "Partnership value",
             "weight": 0.15,
             "kind": "judgement",
-            "description": "Panel judgement: can the partnership change this beyond single-agency business? "
-            + _LOCAL,
+            "description": "Panel judgement: can the partnership change this beyond single-agency business? " + _LOCAL,
             "scale": [
                 {"value": 1, "label": "none"},
                 {"value": 2, "label": "low"},
@@ -284,9 +281,7 @@ GRID4X4: dict[str, Any] = {
             "weight": 1.0,
             "kind": "evidence",
             "rule": "likelihood_from_volume",
-            "description": "Quartile of the count in the last 12 months among the candidate issues "
-            + _LOCAL
-            + ".",
+            "description": "Quartile of the count in the last 12 months among the candidate issues " + _LOCAL + ".",
             "scale": [
                 {"value": 1, "label": "Rare"},
                 {"value": 2, "label": "Possible"},

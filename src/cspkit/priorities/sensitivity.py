@@ -113,24 +113,18 @@ def sensitivity(
     if runs < 1:
         raise ConfigError(f"sensitivity: runs must be 1 or more, got {runs}")
     if not 0.0 <= weight_jitter < 1.0:
-        raise ConfigError(
-            f"sensitivity: weight_jitter must be from 0 up to (not including) 1, got {weight_jitter}"
-        )
+        raise ConfigError(f"sensitivity: weight_jitter must be from 0 up to (not including) 1, got {weight_jitter}")
     if top_n < 1:
         raise ConfigError(f"sensitivity: top_n must be 1 or more, got {top_n}")
 
     if alternative_inputs and "base" in alternative_inputs:
-        raise ConfigError(
-            "sensitivity: 'base' names the candidates as given; call the alternative set otherwise"
-        )
+        raise ConfigError("sensitivity: 'base' names the candidates as given; call the alternative set otherwise")
     sets: dict[str, Sequence[CandidateInputs]] = {"base": candidates, **(alternative_inputs or {})}
     base_keys = [c.key for c in candidates]
     rankings = {}
     for name, inputs in sets.items():
         if sorted(c.key for c in inputs) != sorted(base_keys):
-            raise AnalysisError(
-                f"sensitivity: evidence set '{name}' does not hold the same candidates as the base"
-            )
+            raise AnalysisError(f"sensitivity: evidence set '{name}' does not hold the same candidates as the base")
         rankings[name] = score(matrix, inputs)
 
     excluded = [k for k in base_keys if any(not r.row(k).complete for r in rankings.values())]
@@ -142,10 +136,7 @@ def sensitivity(
     scored_keys = [c.key for c in matrix.scored_criteria]
     # scores[set, candidate, criterion]
     scores = np.array(
-        [
-            [[ranking.row(k).cell(c).score for c in scored_keys] for k in keys]
-            for ranking in rankings.values()
-        ],
+        [[[ranking.row(k).cell(c).score for c in scored_keys] for k in keys] for ranking in rankings.values()],
         dtype=float,
     )
 
@@ -154,16 +145,12 @@ def sensitivity(
     factors = rng.uniform(1.0 - weight_jitter, 1.0 + weight_jitter, size=(runs, len(scored_keys)))
 
     base_weights = matrix.base_weights()
-    varied = np.array(
-        [matrix.combine != "morile" or c.role == "harm" for c in matrix.scored_criteria], dtype=bool
-    )
+    varied = np.array([matrix.combine != "morile" or c.role == "harm" for c in matrix.scored_criteria], dtype=bool)
     weights = np.tile(base_weights, (runs, 1))
     jittered = base_weights[varied] * factors[:, varied]
     sums = jittered.sum(axis=1, keepdims=True)
     # Rescale to the original sum; where every varied weight is zero, leave them at zero.
-    weights[:, varied] = np.where(
-        sums > 0, jittered * base_weights[varied].sum() / np.where(sums > 0, sums, 1), 0
-    )
+    weights[:, varied] = np.where(sums > 0, jittered * base_weights[varied].sum() / np.where(sums > 0, sums, 1), 0)
 
     totals, _ = combine_scores(matrix, scores[chosen_set], weights[:, None, :])  # (runs, candidates)
     # Rank = 1 + number of candidates with a strictly higher total, as in score().

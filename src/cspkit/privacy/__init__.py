@@ -4,14 +4,8 @@ Partner references (``*_ref``) and direct identifiers (``*_name``, ``*_dob``, ``
 keyed pseudonyms before anything reaches the warehouse; public tables hide small counts.
 """
 
-from cspkit.privacy.disclosure import (
-    SECONDARY_MARKER,
-    SuppressedTable,
-    primary_marker,
-    round_to,
-    suppress_table,
-    suppress_value,
-)
+from typing import Any
+
 from cspkit.privacy.keys import (
     KEY_BYTES,
     check_key_fingerprint,
@@ -79,3 +73,16 @@ __all__ = [
     "suppress_table",
     "suppress_value",
 ]
+
+
+# Disclosure control needs pandas; it is imported on first use so that commands which only need the key or
+# pseudonyms (init, ingest, status) start fast.
+_DISCLOSURE = {"SECONDARY_MARKER", "SuppressedTable", "primary_marker", "round_to", "suppress_table", "suppress_value"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DISCLOSURE:
+        from cspkit.privacy import disclosure
+
+        return getattr(disclosure, name)
+    raise AttributeError(f"module 'cspkit.privacy' has no attribute {name!r}")

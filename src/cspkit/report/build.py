@@ -1,0 +1,989 @@
+"""Building the Partnership Strategic Assessment: the format-neutral document, from findings and priorities.
+
+The structure mirrors the model document (Central Bedfordshire PSA 2012-13): executive summary, introduction,
+performance and activities, one chapter per topic and per recommended priority, emerging issues, and appendices
+(data sources with data quality, last year's recommendations, the scoring matrix with sensitivity, new
+recommendations). Every number comes from a Finding (or from the ingest log for data quality); every table and figure
+carries its provenance. Analysts add or replace the text of any section with ``narrative/<section id>.md`` in the
+workspace. The public edition suppresses counts from 1 to 4 (with secondary suppression) and drops person-level
+detail.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cspkit.findings.engine import FindingSet
+from cspkit.findings.model import Finding
+from cspkit.report.figures import finding_chart
+from cspkit.report.model import (
+    Callout,
+    Column,
+    Document,
+    Figure,
+    Paragraph,
+    Provenance,
+    Section,
+    Table,
+    Tile,
+    Tiles,
+)
+from cspkit.warehouse.reference import bundled_path
+
+__all__ = ["AssessmentInputs", "build_document", "glossary_for"]
+
+OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
+OS_BOUNDARIES = (
+    "Boundaries: Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
+    "Contains OS data © Crown copyright and database right."
+)
+
+
+@dataclass
+class AssessmentInputs:
+    """Everything the document is built from (all computed before; the builder computes no statistic).
+
+    Attributes:
+        partnership: Partnership name.
+        fs: The findings of the run.
+        edition: ``public`` or ``restricted``.
+        marking: Protective marking for this edition.
+        suppress_below: Public editions suppress counts from 1 to this minus one.
+        priorities: The scoring-matrix result, if it could run.
+        data_sources: Rows of the data-sources appendix (from the ingest log).
+        previous_recommendations: Last year's recommendations with status.
+        new_recommendations: Drafted (or analyst-edited) recommendations.
+        checklist: Statutory checklist rows.
+        performance: Local indicator rows (quarterly pack), if computed.
+        narrative: Section id -> analyst Markdown (replaces the generated text of that section).
+        boundaries_lsoa: LSOA boundaries for maps, if available.
+        date: Publication date.
+    """
+
+    partnership: str
+    fs: FindingSet
+    edition: str = "restricted"
+    marking: str = "OFFICIAL-SENSITIVE"
+    suppress_below: int = 5
+    priorities: Any | None = None
+    data_sources: list[dict[str, Any]] = field(default_factory=list)
+    previous_recommendations: list[dict[str, Any]] = field(default_factory=list)
+    new_recommendations: list[dict[str, Any]] = field(default_factory=list)
+    checklist: list[dict[str, Any]] = field(default_factory=list)
+    performance: list[dict[str, Any]] = field(default_factory=list)
+    performance_label: str = ""
+    narrative: dict[str, str] = field(default_factory=dict)
+    boundaries_lsoa: Any | None = None
+    date: str = field(default_factory=lambda: dt.date.today().isoformat())
+
+    @property
+    def public(self) -> bool:
+        return self.edition == "public"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# small helpers
+
+
+def _prov(findings: list[Finding], definition: str = "") -> Provenance:
+    sources: list[str] = []
+    for f in findings:
+        for s in f.sources:
+            if s not in sources:
+                sources.append(s)
+    return Provenance(sources=sources, finding_ids=[f.id for f in findings], definition=definition)
+
+
+def _verdict(f: Finding) -> str:
+    c = f.change
+    if c is None or c.p_value is None:
+        return "not tested"
+    if not c.significant:
+        return "no significant change"
+    worse = (c.direction == "up") == (f.good_direction == "down")
+    return f"significant {'rise' if c.direction == 'up' else 'fall'} ({'worse' if worse else 'better'})"
+
+
+def _status(f: Finding) -> str:
+    c = f.change
+    if c is None or not c.significant or f.good_direction == "none":
+        return "neutral"
+    worse = (c.direction == "up") == (f.good_direction == "down")
+    return "red" if worse else "green"
+
+
+def _small(f: Finding, threshold: int) -> bool:
+    values = [v for v in (f.value, f.baseline) if v is not None]
+    return f.unit == "count" and any(0 < v < threshold for v in values)
+
+
+class _Builder:
+    def __init__(self, inp: AssessmentInputs) -> None:
+        self.inp = inp
+        self.fs = inp.fs
+        self.used_ids: set[str] = set()
+
+    # -- text ---------------------------------------------------------------------------------------------
+    def sentence(self, f: Finding) -> str:
+        self.used_ids.add(f.id)
+        if self.inp.public and (_small(f, self.inp.suppress_below) or f.small_number):
+            return f"{f.title}: the numbers are too small to publish (fewer than {self.inp.suppress_below})."
+        return f.sentence
+
+    def narrative(self, section_id: str, generated: list[str]) -> list[Any]:
+        override = self.inp.narrative.get(section_id)
+        if override is not None:
+            return [Paragraph(override)]
+        return [Paragraph(t) for t in generated if t]
+
+    # -- tables ---------------------------------------------------------------------------------------------
+    def indicator_table(self, findings: list[Finding], caption: str, id_: str, with_rate: bool = True) -> Table:
+        cols = [
+            Column("indicator", "Indicator"),
+            Column("value", "Current", "int"),
+            Column("baseline", "Comparison", "int"),
+            Column("change", "Change", "percent"),
+            Column("ratio", "Rate ratio (95% CI)"),
+            Column("p", "p (adjusted)", "float"),
+            Column("verdict", "Verdict"),
+            Column("signal", "Control chart"),
+        ]
+        if with_rate:
+            cols.insert(3, Column("rate", "Per 1,000", "rate"))
+        rows = []
+        for f in findings:
+            self.used_ids.add(f.id)
+            c = f.change
+            rows.append(
+                {
+                    "indicator": f.title,
+                    "value": f.value,
+                    "baseline": round(f.baseline, 1) if f.baseline is not None else None,
+                    "rate": f.rate,
+                    "change": c.percent / 100 if c is not None and c.percent is not None else None,
+                    "ratio": (
+                        f"{c.rate_ratio:.2f} ({c.ci_low:.2f}–{c.ci_high:.2f})"
+                        if c is not None and c.rate_ratio is not None and c.ci_low is not None and c.ci_high is not None
+                        else ""
+                    ),
+                    "p": c.p_adjusted if c is not None else None,
+                    "verdict": _verdict(f),
+                    "signal": f"{f.spc.rule} ({f.spc.month})" if f.spc else "none",
+                }
+            )
+        table = Table(cols, rows, caption=caption, id=id_, provenance=_prov(findings, self.fs.comparison.note))
+        return self.protect(table)
+
+    def protect(self, table: Table) -> Table:
+        """Public edition: suppress counts 1..threshold-1 with secondary suppression; blank derived cells."""
+        if not self.inp.public:
+            return table
+        import pandas as pd
+
+        from cspkit.privacy.disclosure import suppress_table
+
+        int_cols = [c.key for c in table.columns if c.kind == "int"]
+        if not int_cols or not table.rows:
+            return table
+        frame = pd.DataFrame([[round(r.get(k) or 0) for k in int_cols] for r in table.rows], columns=int_cols)
+        result = suppress_table(frame, threshold=self.inp.suppress_below, secondary=True)
+        derived = [c.key for c in table.columns if c.kind in ("float", "percent", "rate")] + ["ratio"]
+        rows = []
+        for i, row in enumerate(table.rows):
+            new = dict(row)
+            hidden = False
+            for j, k in enumerate(int_cols):
+                if bool(result.suppressed.iloc[i, j]):
+                    new[k] = str(result.display.iloc[i, j])
+                    hidden = True
+            if hidden:
+                for k in derived:
+                    if k in new:
+                        new[k] = "–"
+            rows.append(new)
+        note = (table.note + " " if table.note else "") + (
+            f"Counts from 1 to {self.inp.suppress_below - 1} are shown as <{self.inp.suppress_below}; cells marked * "
+            "are hidden so that they cannot be worked out from totals."
+            if result.n_primary or result.n_secondary
+            else ""
+        )
+        return Table(table.columns, rows, table.caption, note.strip(), table.print_max_rows, table.id, table.provenance)
+
+    def ward_table(self, prefix: str, suffix: str, caption: str, id_: str) -> Table | None:
+        findings = [f for f in self.fs.findings if f.id.startswith(f"{prefix}.ward.") and f.id.endswith(suffix)]
+        if not findings:
+            return None
+        findings.sort(key=lambda f: -(f.value or 0))
+        rows = []
+        for f in findings:
+            self.used_ids.add(f.id)
+            c = f.change
+            rows.append(
+                {
+                    "ward": f.area_name,
+                    "code": f.area,
+                    "value": f.value,
+                    "baseline": round(f.baseline, 1) if f.baseline is not None else None,
+                    "rate": f.rate,
+                    "change": c.percent / 100 if c is not None and c.percent is not None else None,
+                    "verdict": _verdict(f),
+                }
+            )
+        cols = [
+            Column("ward", "Ward"),
+            Column("code", "Code"),
+            Column("value", "Current", "int"),
+            Column("baseline", "Comparison", "int"),
+            Column("rate", "Per 1,000", "rate"),
+            Column("change", "Change", "percent"),
+            Column("verdict", "Verdict (BH across wards)"),
+        ]
+        return self.protect(
+            Table(cols, rows, caption=caption, id=id_, print_max_rows=15, provenance=_prov(findings[:1]))
+        )
+
+    # -- figures --------------------------------------------------------------------------------------------
+    def chart(self, f: Finding | None, caption: str) -> Figure | None:
+        if f is None or not f.series:
+            return None
+        if self.inp.public and any(0 < v < self.inp.suppress_below for _, v in f.series):
+            return None  # a monthly chart of small numbers would publish them
+        self.used_ids.add(f.id)
+        image = finding_chart(f)
+        definition = "Monthly counts with control limits"
+        cc = f.extra.get("control_chart")
+        if cc:
+            definition = f"{cc['chart']} control chart: {cc['reason']}"
+        fc = f.extra.get("forecast")
+        if fc:
+            mase = fc.get("backtest_mase")
+            definition += f" Forecast: {fc['model']} ({fc['rule']})"
+            if mase is not None:
+                definition += f"; backtest MASE {mase:.2f} on the last {len(fc.get('backtest_months', []))} months"
+            definition += "."
+        return Figure.from_chart(image, caption=caption, provenance=_prov([f], definition))
+
+    def hotspot_map(self, hotspot_id: str, title: str) -> Figure | None:
+        f = self.fs.get(hotspot_id)
+        if f is None or self.inp.boundaries_lsoa is None:
+            return None
+        counts = f.extra.get("lsoa_counts") or {}
+        if not counts:
+            return None
+        from cspkit.report.maps import choropleth_png, choropleth_svg
+
+        gi = f.extra.get("gi_star") or {}
+        hot = [a["code"] for a in gi.get("areas", []) if a.get("classification") == "hot"] if gi else []
+        if not hot:
+            hot = [p["lsoa"] for p in f.extra.get("persistent", [])]
+        suppressed = [c for c, v in counts.items() if 0 < v < self.inp.suppress_below] if self.inp.public else []
+        label = "Incidents in the period"
+        svg = choropleth_svg(counts, self.inp.boundaries_lsoa, title, label, hotspots=hot, suppressed=suppressed)
+        png = choropleth_png(counts, self.inp.boundaries_lsoa, title, label, hotspots=hot, suppressed=suppressed)
+        self.used_ids.add(f.id)
+        alt = f"Map of {title.lower()} by LSOA in {self.fs.area.name}; {len(hot)} LSOAs outlined as hotspots."
+        return Figure(
+            svg=svg,
+            png=png,
+            alt=alt,
+            caption=title,
+            provenance=_prov(
+                [f], "Counts by LSOA; outlined: Gi* hot spots (or persistent top-10% LSOAs). " + OS_BOUNDARIES
+            ),
+        )
+
+    # -- sections -------------------------------------------------------------------------------------------
+    def findings_of(self, prefix: str, exclude_wards: bool = True) -> list[Finding]:
+        return [f for f in self.fs.findings if f.id.startswith(prefix) and (not exclude_wards or ".ward." not in f.id)]
+
+
+def _tile(f: Finding | None, label: str, builder: _Builder, proportion: bool = False) -> Tile | None:
+    if f is None or f.value is None:
+        return None
+    builder.used_ids.add(f.id)
+    if builder.inp.public and _small(f, builder.inp.suppress_below):
+        return Tile(label, f"<{builder.inp.suppress_below}", "too small to publish", "neutral")
+    value = f"{f.value:.0%}" if proportion or f.unit == "proportion" else f"{f.value:,.0f}"
+    detail = ""
+    c = f.change
+    if c is not None and f.baseline is not None:
+        before = f"{f.baseline:.0%}" if proportion or f.unit == "proportion" else f"{f.baseline:,.0f}"
+        detail = f"{_verdict(f)}; was {before}"
+    return Tile(label, value, detail, _status(f))  # type: ignore[arg-type]
+
+
+def glossary_for(text: str) -> list[tuple[str, str]]:
+    """Glossary entries for the acronyms the text actually uses (from the bundled glossary file)."""
+    path = bundled_path("report/glossary.csv")
+    with path.open(encoding="utf-8") as fh:
+        entries = [(r["term"], r["meaning"]) for r in csv.DictReader(fh)]
+    return [(t, m) for t, m in entries if re.search(rf"\b{re.escape(t)}\b", text)]
+
+
+def build_document(inp: AssessmentInputs) -> Document:
+    """The whole assessment as a format-neutral document."""
+    b = _Builder(inp)
+    fs = inp.fs
+    sections = [
+        _executive_summary(b),
+        _introduction(b),
+        _performance(b),
+        _crime_chapter(b),
+        *[s for s in (_asb_chapter(b), _reoffending_chapter(b), _da_chapter(b), _sv_chapter(b)) if s is not None],
+        *_priority_chapters(b),
+        _emerging(b),
+        _appendix_sources(b),
+        _appendix_previous(b),
+        _appendix_matrix(b),
+        _appendix_new(b),
+    ]
+    year = fs.period.last[:4]
+    doc = Document(
+        title=f"Partnership Strategic Assessment {fs.period.label}",
+        partnership=inp.partnership,
+        period_label=fs.period.label,
+        marking=inp.marking,
+        edition="public" if inp.public else "restricted",
+        date=inp.date,
+        sections=sections,
+        attribution=[
+            OGL,
+            OS_BOUNDARIES,
+            "Police data: data.police.uk street-level crime and ASB (locations anonymised to snap points).",
+            "Partner data in the demonstration workspace is synthetic (generated by cspkit synth).",
+            f"Produced with cspkit; findings for {fs.area.name}, {fs.period.label} ({year}).",
+        ],
+    )
+    text = " ".join(_all_text(doc))
+    doc.glossary = glossary_for(text)
+    return doc
+
+
+def _all_text(doc: Document) -> list[str]:
+    out = []
+    for _, section in doc.walk():
+        out.append(section.title)
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                out.append(block.text)
+            elif isinstance(block, Callout):
+                out.append(block.title + " " + block.text)
+            elif isinstance(block, Table):
+                out.append(block.caption)
+                out.extend(str(v) for r in block.rows for v in r.values())
+    return out
+
+
+def _executive_summary(b: _Builder) -> Section:
+    fs = b.fs
+    tiles = [
+        _tile(fs.get("crime.all.count"), "All crime", b),
+        _tile(fs.get("asb.count"), "ASB (police)", b),
+        _tile(fs.get("da.incidents"), "Domestic abuse incidents", b),
+        _tile(fs.get("da.marac.referrals"), "MARAC referrals", b),
+        _tile(fs.get("asb.repeat_victims"), "Repeat ASB victims", b),
+        _tile(fs.get("reoffending.binary_rate"), "IOM cohort reoffending", b, proportion=True),
+    ]
+    blocks: list[Any] = [
+        *b.narrative(
+            "summary",
+            [
+                f"This assessment covers {fs.area.name} for {fs.period.label}, compared with "
+                f"{fs.comparison.baseline_label}. Changes are called significant only when an exact test, adjusted "
+                "for the number of indicators compared, says they are unlikely to be chance (false discovery rate "
+                f"{fs.definitions.get('definitions.significance_level', 0.05):.0%}); otherwise the report says there "
+                "was no significant change, whatever the percentage."
+            ],
+        ),
+        Tiles([t for t in tiles if t is not None], provenance=_prov([f for f in (fs.get("crime.all.count"),) if f])),
+    ]
+    sub: list[Section] = []
+    pr = b.inp.priorities
+    if pr is not None:
+        rows = []
+        sens = {r.candidate: r for r in pr.sensitivity.rows} if pr.sensitivity else {}
+        for row in pr.ranking.rows:
+            if not row.complete:
+                continue
+            s = sens.get(row.candidate)
+            rows.append(
+                {
+                    "rank": row.rank,
+                    "issue": row.label,
+                    "score": row.total,
+                    "band": row.band,
+                    "robustness": f"{s.stability} ({s.share_top_n:.0%} of runs in top {pr.sensitivity.top_n})"
+                    if s
+                    else "",
+                    "flags": "; ".join(row.overrides),
+                }
+            )
+        recommended = [r for r in rows if r["band"] == (pr.matrix.bands[0].label if pr.matrix.bands else None)]
+        text = (
+            "The scoring matrix recommends these priorities: "
+            + ", ".join(f"**{r['issue']}**" for r in recommended)
+            + "."
+            if recommended
+            else "No candidate reached the top band of the scoring matrix."
+        )
+        sub.append(
+            Section(
+                "summary-priorities",
+                "Recommended priorities",
+                [
+                    Paragraph(text),
+                    Table(
+                        [
+                            Column("rank", "Rank", "int"),
+                            Column("issue", "Issue"),
+                            Column("score", "Score", "float"),
+                            Column("band", "Band"),
+                            Column("robustness", "Robustness (weights ±20%, harm index)"),
+                            Column("flags", "Flags (not scored)"),
+                        ],
+                        rows[:10],
+                        caption="Top of the priority ranking",
+                        id="summary-ranking",
+                        provenance=Provenance(sources=["scoring matrix (appendix C)"], definition=pr.matrix.label),
+                    ),
+                ],
+            )
+        )
+    significant = [
+        f
+        for f in fs.findings
+        if ".ward." not in f.id and f.change is not None and f.change.significant and f.unit == "count"
+    ]
+    significant.sort(key=lambda f: abs(f.change.absolute) if f.change else 0, reverse=True)
+    changes = [f"- {b.sentence(f)}" for f in significant[:8]]
+    sub.append(
+        Section(
+            "summary-changes",
+            "The most important significant changes",
+            b.narrative(
+                "summary-changes",
+                ["\n".join(changes) if changes else "No indicator changed significantly compared with the baseline."],
+            ),
+        )
+    )
+    prev = b.inp.previous_recommendations
+    if prev:
+        counts: dict[str, int] = {}
+        for r in prev:
+            counts[str(r.get("rag", r.get("status")))] = counts.get(str(r.get("rag", r.get("status"))), 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        sub.append(
+            Section(
+                "summary-progress",
+                "Progress on last year's recommendations",
+                [Paragraph(f"Of {len(prev)} recommendations in last year's plan: {summary} (appendix B).")],
+            )
+        )
+    return Section("summary", "Executive summary", blocks, sub, xlsx_sheet="Summary")
+
+
+def _introduction(b: _Builder) -> Section:
+    fs = b.fs
+    area = fs.area
+    pop = area.total_population()
+    women = area.total_adult_women()
+    profile = (
+        f"{area.name} has {len(area.lsoa_ward)} LSOAs in {len(area.ward_names)} wards"
+        + (f" and {pop:,.0f} residents ({area.population_source})" if pop else "")
+        + (f", of whom {women:,.0f} are women aged 16 and over." if women else ".")
+    )
+    statutory = (
+        "The Crime and Disorder Act 1998 (s.6) and the Crime and Disorder (Formulation and Implementation of "
+        "Strategy) Regulations 2007 require the partnership to assess every year the levels and patterns of crime, "
+        "disorder, anti-social behaviour, substance misuse and reoffending in its area, how they changed and why, "
+        "what local people think should be prioritised, and how far last year's plan was implemented."
+    )
+    definitions = [
+        {"setting": k.split(".", 1)[1].replace("_", " "), "value": str(v)}
+        for k, v in fs.definitions.items()
+        if k.startswith("definitions.")
+    ]
+    method = [
+        f"Period: {fs.period.label}, compared with {fs.comparison.baseline_label}. {fs.comparison.note}",
+        "Change tests: the exact test for two Poisson counts (conditional binomial, allowing for different "
+        "exposure), with the rate ratio and its 95% confidence interval; verdicts after Benjamini-Hochberg "
+        "adjustment across the indicators compared together (area indicators as one family, ward indicators as "
+        "another). Harm-weighted totals are not counts and are not tested.",
+        "Control charts: a c-chart for monthly counts, or an XmR chart when the series is over-dispersed (chi-square "
+        "dispersion test at p < 0.01); signals: a point beyond 3 sigma, 2 of 3 beyond 2 sigma, 8 in a row on one "
+        "side.",
+        "Forecasts: exponential smoothing with seasonality when 24 or more months are loaded (Holt's trend with "
+        "12-23 months, simple smoothing below), with 80% and 95% intervals and a backtest on the last 6 months.",
+        "Hotspots: share of incidents in the top 10% of LSOAs; persistent hotspots (top 10% in every 12-month "
+        "block loaded); emerging hotspots (exact test, Benjamini-Hochberg across LSOAs); local Getis-Ord Gi* on "
+        "queen contiguity with 999 permutations (fixed seed) and false discovery rate control.",
+    ]
+    harm = fs.get("crime.harm.total")
+    if harm is not None:
+        method.append(f"Harm: {harm.definition}")
+    method += fs.notes
+    sub = [
+        Section("intro-area", "The area", b.narrative("intro-area", [profile])),
+        Section(
+            "intro-method",
+            "Method and definitions",
+            [
+                *b.narrative("intro-method", method),
+                Table(
+                    [Column("setting", "Definition"), Column("value", "Value")],
+                    definitions,
+                    caption="Definitions in force (cspkit.toml)",
+                    id="definitions",
+                ),
+            ],
+        ),
+    ]
+    if b.inp.checklist:
+        sub.append(
+            Section(
+                "intro-checklist",
+                "Statutory checklist",
+                [
+                    Table(
+                        [
+                            Column("id", "Ref"),
+                            Column("requirement", "Requirement"),
+                            Column("status", "Status"),
+                            Column("evidence", "Evidence or action"),
+                        ],
+                        b.inp.checklist,
+                        caption="Statutory content of the assessment (SI 2007/1830 reg. 5)",
+                        id="checklist",
+                    )
+                ],
+            )
+        )
+    return Section(
+        "introduction", "Introduction", b.narrative("introduction", [statutory]), sub, xlsx_sheet="Introduction"
+    )
+
+
+def _performance(b: _Builder) -> Section:
+    fs = b.fs
+    blocks: list[Any] = []
+    if b.inp.performance:
+        blocks.append(
+            Table(
+                [
+                    Column("indicator", "Indicator"),
+                    Column("value", "Quarter", "int"),
+                    Column("last_year", "Same quarter last year", "int"),
+                    Column("ytd", "Year to date", "int"),
+                    Column("ytd_last_year", "YTD last year", "int"),
+                    Column("verdict", "Verdict"),
+                    Column("rag", "RAG"),
+                    Column("reason", "Why"),
+                ],
+                b.inp.performance,
+                caption=f"Local performance indicators, {b.inp.performance_label}",
+                id="performance",
+            )
+        )
+    area_counts = [
+        f
+        for f in fs.findings
+        if f.unit == "count" and ".ward." not in f.id and f.change is not None and f.topic in ("crime", "asb")
+    ]
+    blocks.append(
+        b.indicator_table(area_counts, f"Police-recorded crime and ASB, {fs.period.label}", "crime-indicators")
+    )
+    return Section(
+        "performance",
+        "Performance and activities",
+        [*b.narrative("performance", []), *blocks],
+        xlsx_sheet="Performance",
+    )
+
+
+def _crime_chapter(b: _Builder) -> Section:
+    fs = b.fs
+    allc = fs.get("crime.all.count")
+    blocks: list[Any] = []
+    if allc is not None:
+        blocks += b.narrative("crime", [b.sentence(allc)])
+        fig = b.chart(allc, "All police-recorded crime per month, with control limits and forecast")
+        if fig:
+            blocks.append(fig)
+    harm = fs.get("crime.harm.total")
+    if harm is not None:
+        rows = [
+            {"crime_type": r["crime_type"], "harm": r["harm"], "share": r["share"]}
+            for r in harm.extra.get("by_crime_type", [])
+        ]
+        blocks.append(Paragraph(b.sentence(harm)))
+        blocks.append(
+            Table(
+                [
+                    Column("crime_type", "Crime type"),
+                    Column("harm", "Harm (approx. days)", "int"),
+                    Column("share", "Share", "percent"),
+                ],
+                rows,
+                caption="Where the harm is: harm-weighted crime by type (approximate weights)",
+                id="harm",
+                provenance=_prov([harm], harm.definition),
+            )
+        )
+    hot = fs.get("crime.all.hotspots")
+    if hot is not None:
+        blocks.append(Paragraph(b.sentence(hot)))
+        fig = b.hotspot_map("crime.all.hotspots", "All crime by LSOA")
+        if fig:
+            blocks.append(fig)
+    ward = b.ward_table("crime.all", ".count", "All crime by ward", "crime-wards")
+    if ward:
+        blocks.append(ward)
+    cov = fs.get("quality.police.coverage")
+    if cov is not None:
+        blocks.append(Callout("caution", "Police data coverage", b.sentence(cov)))
+    return Section("crime", "Crime", blocks, xlsx_sheet="Crime")
+
+
+def _topic_blocks(b: _Builder, prefix: str, skip: set[str]) -> list[Any]:
+    blocks: list[Any] = []
+    for f in b.findings_of(prefix):
+        if f.id in skip:
+            continue
+        blocks.append(Paragraph(b.sentence(f)))
+    return blocks
+
+
+def _asb_chapter(b: _Builder) -> Section | None:
+    fs = b.fs
+    police = fs.get("asb.count")
+    partner = b.findings_of("asb.")
+    if police is None and not partner:
+        return None
+    blocks: list[Any] = []
+    if police is not None:
+        blocks += b.narrative("asb", [b.sentence(police)])
+        fig = b.chart(police, "Police-recorded ASB per month, with control limits and forecast")
+        if fig:
+            blocks.append(fig)
+    counts = [f for f in partner if f.unit == "count" and f.change is not None and f.id != "asb.count"]
+    if counts:
+        blocks.append(b.indicator_table(counts, "ASB indicators (police and partners)", "asb-indicators"))
+    sub = []
+    repeat = [
+        fs.get(i)
+        for i in (
+            "asb.repeat_victims",
+            "asb.repeat_victim_rate",
+            "asb.incidents_from_repeat_victims",
+            "asb.community_trigger_eligible",
+            "asb.vulnerable_victims",
+            "asb.high_risk_cases",
+        )
+    ]
+    repeat_f = [f for f in repeat if f is not None]
+    if repeat_f:
+        sub.append(
+            Section(
+                "asb-victims",
+                "Repeat and vulnerable victims",
+                b.narrative("asb-victims", [b.sentence(f) for f in repeat_f]),
+            )
+        )
+    others = _topic_blocks(b, "asb.", {f.id for f in repeat_f} | {f.id for f in counts} | {"asb.count", "asb.hotspots"})
+    hot = fs.get("asb.hotspots")
+    places: list[Any] = []
+    if hot is not None:
+        places.append(Paragraph(b.sentence(hot)))
+        fig = b.hotspot_map("asb.hotspots", "Police-recorded ASB by LSOA")
+        if fig:
+            places.append(fig)
+    ward = b.ward_table("asb", ".count", "Police-recorded ASB by ward", "asb-wards")
+    if ward:
+        places.append(ward)
+    if places:
+        sub.append(Section("asb-places", "Where ASB happens", places))
+    if others:
+        sub.append(Section("asb-more", "Patterns and data quality", others))
+    return Section("asb", "Anti-social behaviour", blocks, sub, xlsx_sheet="ASB")
+
+
+def _reoffending_chapter(b: _Builder) -> Section | None:
+    findings = b.findings_of("reoffending.")
+    if not findings:
+        return None
+    caution = Callout(
+        "caution",
+        "Regression to the mean",
+        "People join an offender-management programme when their offending is at a peak, so some fall in their "
+        "offending would happen anyway. Read before/after falls as an upper bound of the programme's effect.",
+    )
+    return Section(
+        "reoffending",
+        "Reducing reoffending",
+        [*b.narrative("reoffending", [b.sentence(f) for f in findings]), caution],
+        xlsx_sheet="Reoffending",
+    )
+
+
+def _da_chapter(b: _Builder) -> Section | None:
+    findings = b.findings_of("da.")
+    if not findings:
+        return None
+    fs = b.fs
+    blocks: list[Any] = []
+    inc = fs.get("da.incidents")
+    main = [f for f in findings if not f.id.startswith("da.marac")]
+    blocks += b.narrative("domestic-abuse", [b.sentence(f) for f in main])
+    fig = b.chart(inc, "Domestic abuse incidents per month, with control limits")
+    if fig:
+        blocks.append(fig)
+    sub = []
+    marac = [f for f in findings if f.id.startswith("da.marac")]
+    if marac:
+        sub.append(Section("da-marac", "MARAC", b.narrative("da-marac", [b.sentence(f) for f in marac])))
+    ward = b.ward_table("da", ".incidents", "Domestic abuse incidents by ward", "da-wards")
+    if ward:
+        sub.append(Section("da-wards", "Where domestic abuse is reported", [ward]))
+    return Section("domestic-abuse", "Domestic abuse", blocks, sub, xlsx_sheet="Domestic abuse")
+
+
+def _sv_chapter(b: _Builder) -> Section | None:
+    findings = b.findings_of("sv.")
+    police = b.fs.get("crime.violence_and_sexual_offences.count")
+    if not findings and police is None:
+        return None
+    texts = [b.sentence(f) for f in findings]
+    if police is not None:
+        texts.append("Police context (violence and sexual offences together): " + b.sentence(police))
+    return Section(
+        "sexual-violence", "Sexual violence", b.narrative("sexual-violence", texts), xlsx_sheet="Sexual violence"
+    )
+
+
+_TOPIC_OF_CANDIDATE = {"asb": "asb", "domestic_abuse": "da", "reoffending": "reoffending", "sexual_violence": "sv"}
+
+
+def _priority_chapters(b: _Builder) -> list[Section]:
+    pr = b.inp.priorities
+    if pr is None:
+        return []
+    out = []
+    for key in pr.recommended():
+        if key in _TOPIC_OF_CANDIDATE:
+            continue  # has its own topic chapter
+        f = b.fs.get(f"crime.{key}.count")
+        if f is None:
+            continue
+        blocks: list[Any] = [*b.narrative(f"priority-{key}", [b.sentence(f)])]
+        fig = b.chart(f, f"{f.title} per month, with control limits and forecast")
+        if fig:
+            blocks.append(fig)
+        fc = f.extra.get("forecast")
+        if fc and not b.inp.public:
+            blocks.append(
+                Paragraph(
+                    f"Looking ahead: the forecast for the next 12 months is about {fc['next_12_months_total']:,.0f} "
+                    f"({fc['model']}); treat it as a planning range, not a target."
+                )
+            )
+        hot = b.fs.get(f"crime.{key}.hotspots")
+        if hot is not None:
+            blocks.append(Paragraph(b.sentence(hot)))
+        ward = b.ward_table(f"crime.{key}", ".count", f"{f.title} by ward", f"ward-{key}")
+        if ward:
+            blocks.append(ward)
+        out.append(Section(f"priority-{key}", f"Priority: {f.title}", blocks, xlsx_sheet=f"Priority {f.title}"[:31]))
+    return out
+
+
+def _emerging(b: _Builder) -> Section:
+    emerging = [f for f in b.fs.findings if f.emerging and ".ward." not in f.id]
+    texts = [f"- **{f.title}**: {b.sentence(f)}" for f in emerging]
+    return Section(
+        "emerging",
+        "Emerging issues",
+        b.narrative(
+            "emerging",
+            [
+                "Issues flagged as emerging have a significant rise, or a control-chart signal in the latest quarter.",
+                "\n".join(texts) if texts else "No indicator is flagged as emerging.",
+            ],
+        ),
+        xlsx_sheet="Emerging",
+    )
+
+
+def _appendix_sources(b: _Builder) -> Section:
+    rows = b.inp.data_sources
+    table = Table(
+        [
+            Column("source", "Source"),
+            Column("agency", "Agency"),
+            Column("files", "Files", "int"),
+            Column("rows", "Rows loaded", "int"),
+            Column("rejected", "Rows rejected", "int"),
+            Column("months", "Months"),
+            Column("gaps", "Gaps"),
+            Column("reasons", "Reject reasons"),
+        ],
+        rows,
+        caption="Data sources, coverage and data quality",
+        id="data-sources",
+        provenance=Provenance(sources=["cspkit ingest log"]),
+    )
+    quality = [f for f in b.fs.findings if f.topic == "quality"]
+    blocks: list[Any] = [table]
+    if quality:
+        blocks.append(
+            b.indicator_table([f for f in quality if f.change is not None], "Data quality", "dq")
+            if any(f.change is not None for f in quality)
+            else Paragraph("")
+        )
+        blocks += [Paragraph(b.sentence(f)) for f in quality]
+    return Section("appendix-sources", "Appendix A: Data sources and data quality", blocks, xlsx_sheet="A Data sources")
+
+
+def _appendix_previous(b: _Builder) -> Section:
+    rows = b.inp.previous_recommendations
+    if not rows:
+        return Section(
+            "appendix-previous",
+            "Appendix B: Last year's recommendations",
+            [Callout("caution", "Missing", "No previous recommendations are loaded (source `recommendations`).")],
+        )
+    cols = [
+        Column("ref", "Ref"),
+        Column("text", "Recommendation"),
+        Column("owner", "Owner"),
+        Column("status", "Status"),
+        Column("rag", "RAG"),
+        Column("evidence", "Evidence"),
+    ]
+    return Section(
+        "appendix-previous",
+        "Appendix B: Last year's recommendations",
+        [Table(cols, rows, caption="Previous recommendations and their status", id="previous-recommendations")],
+        xlsx_sheet="B Previous recs",
+    )
+
+
+def _appendix_matrix(b: _Builder) -> Section:
+    pr = b.inp.priorities
+    if pr is None:
+        return Section(
+            "appendix-matrix", "Appendix C: Scoring matrix", [Paragraph("The scoring matrix could not run.")]
+        )
+    criteria = pr.matrix.criteria
+    cols = [Column("rank", "Rank", "int"), Column("issue", "Issue")]
+    cols += [Column(c.key, c.label, "float") for c in criteria]
+    cols += [Column("total", "Total", "float"), Column("band", "Band"), Column("flags", "Flags (not scored)")]
+    rows = []
+    evidence_rows = []
+    for row in pr.ranking.rows:
+        r: dict[str, Any] = {
+            "rank": row.rank,
+            "issue": row.label,
+            "total": row.total,
+            "band": row.band or "incomplete: " + ", ".join(row.missing),
+            "flags": "; ".join(row.overrides),
+        }
+        cells = {c.criterion: c for c in row.criteria}
+        for c in criteria:
+            cell = cells.get(c.key)
+            r[c.key] = cell.score if cell else None
+            evidence_rows.append(
+                {
+                    "issue": row.label,
+                    "criterion": c.label,
+                    "score": cell.score if cell else None,
+                    "evidence": (
+                        (cell.explanation or "")
+                        + (f" (judged by {cell.who}, {cell.when})" if cell and cell.who else "")
+                        if cell
+                        else "missing"
+                    ),
+                }
+            )
+        rows.append(r)
+    blocks: list[Any] = [
+        Paragraph(
+            f"Matrix: {pr.matrix.label}. Weights: "
+            + ", ".join(f"{c.label} {c.weight:g}" for c in criteria)
+            + ". Bands: "
+            + "; ".join(f"{band.label} from {band.min:g}" for band in pr.matrix.bands)
+            + ". Every evidence score cites its findings; every judgement carries who decided it and why."
+        ),
+        Table(cols, rows, caption="The scoring matrix: scores and totals", id="matrix", print_max_rows=30),
+        Table(
+            [
+                Column("issue", "Issue"),
+                Column("criterion", "Criterion"),
+                Column("score", "Score", "float"),
+                Column("evidence", "Evidence or justification"),
+            ],
+            evidence_rows,
+            caption="The evidence behind every score",
+            id="matrix-evidence",
+            print_max_rows=30,
+        ),
+    ]
+    if pr.sensitivity is not None:
+        s = pr.sensitivity
+        blocks.append(
+            Paragraph(
+                f"Sensitivity: {s.runs:,} Monte Carlo runs (seed {s.seed}) with every weight varied by up to "
+                f"±{s.weight_jitter:.0%} and the harm index switched between {', '.join(s.evidence_sets)}. A priority "
+                f"is robust when it stays in the top {s.top_n} in at least 80% of runs."
+            )
+        )
+        blocks.append(
+            Table(
+                [
+                    Column("label", "Issue"),
+                    Column("base_rank", "Rank", "int"),
+                    Column("share_top_n", f"Share of runs in top {s.top_n}", "percent"),
+                    Column("range", "Rank range (5-95%)"),
+                    Column("stability", "Robustness"),
+                ],
+                [{**r, "range": f"{r['rank_p5']}–{r['rank_p95']}"} for r in s.to_rows()],
+                caption="How robust is the ranking?",
+                id="sensitivity",
+            )
+        )
+    return Section("appendix-matrix", "Appendix C: Scoring matrix", blocks, xlsx_sheet="C Scoring matrix")
+
+
+def _appendix_new(b: _Builder) -> Section:
+    rows = b.inp.new_recommendations
+    if not rows:
+        return Section(
+            "appendix-new", "Appendix D: New recommendations", [Paragraph("No priority reached the top band.")]
+        )
+    cols = [
+        Column("ref", "Ref"),
+        Column("priority", "Priority"),
+        Column("action", "Recommendation"),
+        Column("evidence", "Evidence"),
+        Column("owner", "Suggested owner"),
+    ]
+    return Section(
+        "appendix-new",
+        "Appendix D: New recommendations",
+        [
+            Paragraph("Drafted from the evidence for each recommended priority; edit them in the workspace."),
+            Table(cols, rows, caption="New recommendations", id="new-recommendations"),
+        ],
+        xlsx_sheet="D New recs",
+    )
+
+
+def narrative_files(folder: Path) -> dict[str, str]:
+    """Analysts' Markdown by section id (``narrative/<section id>.md``)."""
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md"))}

@@ -1,0 +1,129 @@
+"""Corrected files replace what they correct, in one transaction; the same content again changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from cspkit.ingest import LoadResult, ingest_paths
+from cspkit.warehouse.status import rejects, status
+from cspkit.workspace import Workspace
+
+TODAY = dt.date(2024, 6, 30)
+HEADER = "incident_ref,reported_at,category,victim_ref\n"
+FIRST = HEADER + (
+    "A1,2022-01-05,personal,V1\n"
+    "A2,2022-01-20,nuisance,V2\n"
+    "A3,2022-02-03,personal,V1\n"
+    "A4,not a date,personal,V3\n"  # rejected
+    "A5,2022-02-10,weird,V4\n"  # rejected
+)
+CORRECTED = HEADER + (
+    "A1,2022-01-05,personal,V1\n"
+    "A2,2022-01-20,environmental,V2\n"
+    "A3,2022-02-03,personal,V1\n"
+    "A4,2022-01-28,personal,V3\n"
+    "A5,2022-02-10,nuisance,V4\n"
+)
+
+
+def _load(ws: Workspace, path: Path, agency: str = "Luton Council") -> LoadResult:
+    con = ws.connect()
+    try:
+        report = ingest_paths(con, [path], key=ws.key(), agency=agency, today=TODAY)
+    finally:
+        con.close()
+    assert report.errors == []
+    [result] = report.loaded
+    return result
+
+
+def _state(ws: Workspace) -> dict[str, Any]:
+    con = ws.connect(read_only=True)
+    try:
+        return {
+            "rows": con.execute(
+                "SELECT _agency, category, count(*) FROM asb_incidents GROUP BY ALL ORDER BY ALL"
+            ).fetchall(),
+            "log": con.execute(
+                "SELECT file_name, active, rows_read, rows_accepted, rows_rejected FROM ingest_log "
+                "WHERE source = 'asb_incidents' ORDER BY file_id"
+            ).fetchall(),
+            "status": [
+                (s.agency, s.files, s.rows, s.rows_read, s.rows_rejected, s.rejects_by_reason, s.first_month, s.months)
+                for s in status(con)
+                if s.source == "asb_incidents"
+            ],
+            "rejects": len(rejects(con, "asb_incidents")),
+        }
+    finally:
+        con.close()
+
+
+def test_corrected_file_replaces_rows_and_retires_the_old_file(workspace: Workspace, tmp_path: Path) -> None:
+    """A corrected file for the same agency and months replaces the rows; the old file and its rejects go."""
+    old, new = tmp_path / "asb_v1.csv", tmp_path / "asb_v2.csv"
+    old.write_text(FIRST)
+    new.write_text(CORRECTED)
+
+    first = _load(workspace, old)
+    assert (first.rows_read, first.rows_accepted, first.rows_rejected) == (5, 3, 2)
+    assert first.months == ["2022-01", "2022-02"]
+    after_first = _state(workspace)
+    assert after_first["rows"] == [("luton-council", "nuisance", 1), ("luton-council", "personal", 2)]
+    assert after_first["status"] == [("luton-council", 1, 3, 5, 2, {"bad_category": 1, "bad_date": 1}, "2022-01", 2)]
+    assert after_first["rejects"] == 2
+
+    second = _load(workspace, new)
+    assert (second.status, second.rows_accepted, second.rows_rejected, second.rows_replaced) == ("loaded", 5, 0, 3)
+    after = _state(workspace)
+    # no double counting: exactly the corrected file's 5 rows
+    assert after["rows"] == [
+        ("luton-council", "environmental", 1),
+        ("luton-council", "nuisance", 1),
+        ("luton-council", "personal", 3),
+    ]
+    assert after["log"] == [(str(old), False, 5, 3, 2), (str(new), True, 5, 5, 0)]
+    assert after["status"] == [("luton-council", 1, 5, 5, 0, {}, "2022-01", 2)]  # the old rejects no longer count
+    assert after["rejects"] == 0
+
+
+def test_same_content_again_is_a_no_op(workspace: Workspace, tmp_path: Path) -> None:
+    """Loading the same bytes again (even under another file name) says unchanged and writes nothing."""
+    path = tmp_path / "asb.csv"
+    path.write_text(CORRECTED)
+    _load(workspace, path)
+    before = _state(workspace)
+    copy = tmp_path / "asb_copy.csv"
+    copy.write_bytes(path.read_bytes())
+    again = _load(workspace, copy)
+    assert (again.status, again.rows_read, again.rows_accepted, again.rows_replaced) == ("unchanged", 5, 5, 0)
+    assert _state(workspace) == before
+
+
+def test_another_agency_is_not_replaced(workspace: Workspace, tmp_path: Path) -> None:
+    """The same months from another agency add to, and never replace, the first agency's rows."""
+    path = tmp_path / "asb.csv"
+    path.write_text(CORRECTED)
+    _load(workspace, path, agency="Luton Council")
+    other = _load(workspace, path, agency="Bedfordshire Police")
+    assert (other.status, other.rows_accepted, other.rows_replaced) == ("loaded", 5, 0)
+    state = _state(workspace)
+    assert [(s[0], s[2]) for s in state["status"]] == [("bedfordshire-police", 5), ("luton-council", 5)]
+
+
+def test_correcting_one_month_keeps_the_other(workspace: Workspace, tmp_path: Path) -> None:
+    """A corrected file for February only replaces February; January rows of the first file stay, still active."""
+    old, feb = tmp_path / "jan_feb.csv", tmp_path / "feb.csv"
+    old.write_text(CORRECTED)
+    feb.write_text(HEADER + "B1,2022-02-11,environmental,V7\n")
+    _load(workspace, old)
+    result = _load(workspace, feb)
+    assert (result.rows_replaced, result.months) == (2, ["2022-02"])
+    state = _state(workspace)
+    assert state["log"] == [(str(old), True, 5, 5, 0), (str(feb), True, 1, 1, 0)]
+    con = workspace.connect(read_only=True)
+    months = con.execute("SELECT _month, count(*) FROM asb_incidents GROUP BY ALL ORDER BY ALL").fetchall()
+    con.close()
+    assert months == [("2022-01", 3), ("2022-02", 1)]

@@ -1,0 +1,314 @@
+"""Reducing reoffending: hand-computed values on a small hand-made cohort, and the synthetic generator's truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cspkit.findings.area import load_area
+from cspkit.findings.engine import FindingSet, TopicInput, compute_findings
+from cspkit.findings.indicators import FindingContext
+from cspkit.findings.model import Finding
+from cspkit.findings.periods import month_range, parse_period, plan_comparison
+from cspkit.ingest import ingest_paths
+from cspkit.topics import reoffending
+from cspkit.workspace import Workspace
+
+# --- hand-made cohort -------------------------------------------------------------------------------------------
+# Period P = 2022-23 (April 2022 to March 2023); baseline = 2021-22. Offences run January 2021 to March 2024.
+#   A: joins 2022-05-01, offences in 2021-22 (3), one ON the entry date and one with no outcome date in P.
+#   B: joins 2022-06-15, leaves 2022-12-31; offences after the exit (not "on the programme"), one with a late outcome.
+#   C: on since 2021-01-10, leaves 2022-06-30: an offence ON the exit date counts.
+#   D: joins 2022-07-01, no offences at all.
+#   E: joins 2023-01-15: too recent for the 12 + 6 month follow-up (excluded, counted); no needs recorded.
+#   F: joins after P (not a member in P); G: left before P (not a member in P).
+OFFENDERS = """offender_ref,cohort,entry_date,exit_date,needs
+A,IOM,2022-05-01,,accommodation;drugs
+B,IOM,2022-06-15,2022-12-31,accommodation
+C,IOM,2021-01-10,2022-06-30,alcohol
+D,IOM,2022-07-01,,drugs
+E,IOM,2023-01-15,,
+F,IOM,2023-06-01,,drugs
+G,IOM,2020-01-01,2021-12-31,alcohol
+"""
+
+OFFENCES = """offender_ref,offence_date,offence_group,outcome,outcome_date
+G,2021-01-05,Theft,Charged,2021-02-01
+G,2022-05-05,Theft,Charged,2022-06-01
+A,2021-06-10,Theft,Charged,2021-07-10
+A,2021-09-01,Burglary,Charged,2021-10-01
+A,2022-01-20,Theft,Caution,2022-02-20
+A,2022-05-01,Theft,Charged,2022-05-31
+A,2022-08-15,Theft,Under investigation,
+B,2021-07-01,Theft,Charged,2021-08-01
+B,2023-02-01,Robbery,Charged,2023-03-03
+B,2023-03-01,Theft,Charged,2024-01-20
+C,2021-05-05,Theft,Charged,2021-06-05
+C,2022-06-30,Theft,Charged,2022-07-30
+E,2023-02-01,Theft,Charged,2023-03-01
+F,2023-07-01,Theft,Charged,2023-08-01
+F,2024-03-10,Theft,Charged,2024-03-20
+"""
+
+
+def _load(ws: Workspace, tmp: Path, offenders: str, offences: str | None) -> None:
+    files = [("offenders", offenders), ("offences", offences)]
+    con = ws.connect()
+    try:
+        for source, text in files:
+            if text is None:
+                continue
+            path = tmp / f"{source}.csv"
+            path.write_text(text, encoding="utf-8")
+            report = ingest_paths(con, [path], key=ws.key(), source=source)
+            assert report.ok, report.errors
+    finally:
+        con.close()
+
+
+def _build(ws: Workspace, period: str = "2022-23") -> dict[str, Finding]:
+    """Run the builder directly (works on a workspace with no event data at all)."""
+    config = ws.config()
+    con = ws.connect()
+    try:
+        current = parse_period(period, config.fy_start_month)
+        loaded = month_range(current.previous().first, current.last)
+        ctx = FindingContext(plan_comparison(current, loaded), config.area_codes[0], "Central Bedfordshire")
+        inp = TopicInput(con, config, load_area(con, config), ctx, loaded, None)
+        return {f.id: f for f in reoffending.build(inp)}
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def hand(workspace: Workspace, tmp_path: Path) -> dict[str, Finding]:
+    _load(workspace, tmp_path, OFFENDERS, OFFENCES)
+    return _build(workspace)
+
+
+def test_registered() -> None:
+    from cspkit.findings.engine import TOPIC_BUILDERS
+
+    assert TOPIC_BUILDERS["reoffending"] is reoffending.build
+
+
+def test_single_cohort_has_unsuffixed_ids_only(hand: dict[str, Finding]) -> None:
+    assert not any(i.startswith("reoffending.iom.") for i in hand)
+    for key in (
+        "cohort_size",
+        "needs",
+        "binary_rate",
+        "reoffences_per_offender",
+        "reoffences_per_reoffender",
+        "followup.binary_rate",
+        "followup.frequency",
+        "followup.reoffences_per_reoffender",
+        "followup.incomplete",
+        "before_after_change",
+        "by_need.accommodation",
+        "by_need.drugs",
+        "by_need.alcohol",
+        "offences",
+    ):
+        assert f"reoffending.{key}" in hand
+        assert hand[f"reoffending.{key}"].topic == "reoffending"
+
+
+def test_same_period_same_people(hand: dict[str, Finding]) -> None:
+    # Members in P: A, B, C, D, E. On-programme offences in P: A 2 (one on the entry date), C 1 (on the exit
+    # date), E 1; B's offences after exit do not count; G's offence does not (G left before P).
+    per = hand["reoffending.reoffences_per_reoffender"]
+    assert per.value == pytest.approx(4 / 3)
+    # Baseline 2021-22: A 3, B 1, C 1 -> 5 offences by 3 of the same members.
+    assert per.baseline == pytest.approx(5 / 3)
+    assert per.extra["members"] == 5
+    assert per.extra["reoffenders"] == 3
+    assert per.extra["offences"] == 4
+    assert per.extra["baseline_offences"] == 5
+    assert per.extra["binary_rate"] == pytest.approx(0.6)
+    assert per.change is not None and per.change.p_value is None and not per.change.significant
+    # The figure is always read with the binary rate, the counts and the regression-to-the-mean caution.
+    assert "4 offences by 3 of the 5 members" in per.sentence
+    assert "binary rate of 60%" in per.sentence
+    assert "regression to the mean" in per.sentence and "regression to the mean" in per.definition
+    binary = hand["reoffending.binary_rate"]
+    assert (binary.value, binary.baseline) == (pytest.approx(0.6), pytest.approx(0.6))
+    assert (binary.numerator, binary.denominator) == (3, 5)
+    assert "McNemar" in binary.change.test  # type: ignore[union-attr]
+    assert "1 reoffended only in the period, 1 only in the baseline" in binary.change.test  # type: ignore[union-attr]
+    assert hand["reoffending.reoffences_per_offender"].value == pytest.approx(0.8)
+    assert hand["reoffending.reoffences_per_offender"].baseline == pytest.approx(1.0)
+
+
+def test_small_cohort_is_flagged(hand: dict[str, Finding]) -> None:
+    for key in ("binary_rate", "reoffences_per_reoffender", "followup.binary_rate", "before_after_change"):
+        finding = hand[f"reoffending.{key}"]
+        assert finding.small_number, key
+        assert "fewer than 20" in finding.sentence and "not for publication" in finding.sentence
+
+
+def test_cohort_and_needs(hand: dict[str, Finding]) -> None:
+    size = hand["reoffending.cohort_size"]
+    assert size.value == 5
+    assert size.baseline == 2  # C and G were on the programme in 2021-22
+    assert size.extra["entries"] == 4  # A, B, D, E
+    assert size.extra["exits"] == 2  # B, C
+    assert size.extra["active_at_end"] == 3  # A, D, E
+    assert dict(size.series)["2022-06"] == 3  # A, B, C
+    assert dict(size.series)["2023-03"] == 3
+    needs = hand["reoffending.needs"]
+    assert needs.value == pytest.approx(0.5)  # A and B of the 4 members with needs recorded
+    assert needs.extra["members_without_needs_recorded"] == 1  # E
+    shares = {p["need"]: p["members"] for p in needs.extra["profile"]}
+    assert shares == {"accommodation": 2, "drugs": 2, "alcohol": 1}
+
+
+def test_by_need(hand: dict[str, Finding]) -> None:
+    accommodation = hand["reoffending.by_need.accommodation"]
+    assert accommodation.extra["with_need"] == {
+        "members": 2,
+        "reoffenders": 1,
+        "offences": 2,
+        "binary_rate": 0.5,
+        "reoffences_per_reoffender": 2.0,
+    }
+    assert accommodation.extra["without_need"]["members"] == 2  # C, D (E has no needs recorded)
+    assert accommodation.extra["without_need"]["reoffenders"] == 1
+    assert accommodation.change is not None and accommodation.change.absolute == pytest.approx(0.0)
+    assert "an accommodation need" in accommodation.sentence
+
+
+def test_followup(hand: dict[str, Finding]) -> None:
+    # Joined in P: A, B, D, E. E's 12 + 6 month window ends after March 2024: excluded and counted.
+    incomplete = hand["reoffending.followup.incomplete"]
+    assert (incomplete.value, incomplete.denominator) == (1, 4)
+    # A: the entry-date offence counts; the one without an outcome date does not. B: the offence after exit counts;
+    # the one whose outcome came after entry + 18 months does not. D: none.
+    binary = hand["reoffending.followup.binary_rate"]
+    assert (binary.numerator, binary.denominator) == (2, 3)
+    assert binary.value == pytest.approx(2 / 3)
+    assert binary.baseline is None  # nobody joined in 2021-22
+    assert binary.extra["current"]["offences_without_outcome_date"] == 1
+    assert hand["reoffending.followup.frequency"].value == pytest.approx(200 / 3)
+    assert hand["reoffending.followup.frequency"].unit == "offences per 100 offenders"
+    assert hand["reoffending.followup.reoffences_per_reoffender"].value == pytest.approx(1.0)
+    assert "outcome date" in binary.definition
+
+
+def test_before_after(hand: dict[str, Finding]) -> None:
+    # A 3 -> 2 (the entry-date offence is "after"), B 1 -> 2, D 0 -> 0, E 0 -> 1.
+    change = hand["reoffending.before_after_change"]
+    assert change.period == ("2022-04", "2023-03")
+    assert (change.baseline, change.value) == (4, 5)
+    assert change.extra["members"] == 4
+    assert change.extra["mean_before"] == pytest.approx(1.0)
+    assert change.extra["mean_after"] == pytest.approx(1.25)
+    assert change.extra["offenders_before"] == 2 and change.extra["offenders_after"] == 3
+    assert change.change is not None and change.change.test.startswith("Wilcoxon")
+    assert not change.change.significant
+    assert "regression to the mean" in change.sentence
+
+
+def test_followup_without_outcome_dates(workspace: Workspace, tmp_path: Path) -> None:
+    lines = [",".join(line.split(",")[:3]) for line in OFFENCES.strip().splitlines()]
+    _load(workspace, tmp_path, OFFENDERS, "\n".join(lines) + "\n")
+    found = _build(workspace)
+    binary = found["reoffending.followup.binary_rate"]
+    # Without outcome dates only the 12-month window must be inside the data, so E is followed up too.
+    assert found["reoffending.followup.incomplete"].value == 0
+    # A: 2 (both in the window), B: 2, D: 0, E: 1 -> 3 reoffenders of 4, 5 offences.
+    assert (binary.numerator, binary.denominator) == (3, 4)
+    assert found["reoffending.followup.frequency"].value == pytest.approx(125.0)
+    assert "offence date alone" in binary.definition
+
+
+def test_no_offenders(workspace: Workspace) -> None:
+    found = _build(workspace)
+    assert list(found) == ["quality.reoffending.no_offenders"]
+    assert "No offenders" in found["quality.reoffending.no_offenders"].sentence
+
+
+def test_offenders_without_offences(workspace: Workspace, tmp_path: Path) -> None:
+    _load(workspace, tmp_path, OFFENDERS, None)
+    found = _build(workspace)
+    assert "quality.reoffending.no_offences" in found
+    assert found["reoffending.cohort_size"].value == 5
+    assert "reoffending.binary_rate" not in found
+
+
+# --- synthetic workspace ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def synthetic(synth: tuple[Workspace, dict[str, Any]]) -> tuple[Workspace, dict[str, Any]]:
+    """The session's synthetic workspace (seed 1) and its truth.json, from tests/topics/conftest.py."""
+    return synth
+
+
+def _run(ws: Workspace, period: str | None = None) -> FindingSet:
+    con = ws.connect(read_only=True)
+    try:
+        return compute_findings(
+            con, ws.config(), period=period, topics=["reoffending"], forecast=False, hotspot_maps=False
+        )
+    finally:
+        con.close()
+
+
+def test_synthetic_same_period_matches_truth(synthetic: tuple[Workspace, dict[str, Any]]) -> None:
+    ws, truth = synthetic
+    fs = _run(ws)  # the latest 12 months = truth's assessment period
+    assert fs.period.first == truth["periods"]["assessment"]["start"][:7]
+    expected = truth["iom"]["active_cohort"]["assessment"]
+    per = fs.require("reoffending.reoffences_per_reoffender")
+    assert per.value == pytest.approx(expected["reoffences_per_reoffender"], abs=1e-6)
+    assert per.baseline == pytest.approx(expected["baseline_reoffences_per_reoffender"], abs=1e-6)
+    assert per.extra["members"] == expected["members"]
+    assert per.extra["offences"] == expected["offences_on_programme"]
+    assert per.extra["reoffenders"] == expected["reoffenders"]
+    assert per.extra["baseline_offences"] == expected["baseline_offences"]
+    assert fs.require("reoffending.cohort_size").extra["active_at_end"] == truth["iom"]["active_at_end"]
+    # IOM and PPO are both present: the per-cohort ids add up to the whole cohort.
+    iom = fs.require("reoffending.iom.reoffences_per_reoffender").extra
+    ppo = fs.require("reoffending.ppo.reoffences_per_reoffender").extra
+    assert iom["offences"] + ppo["offences"] == expected["offences_on_programme"]
+
+
+def test_synthetic_planted_fall_after_entry(synthetic: tuple[Workspace, dict[str, Any]]) -> None:
+    ws, truth = synthetic
+    fs = _run(ws)
+    change = fs.require("reoffending.before_after_change")
+    # Entrants of the assessment year cannot be followed for 12 months yet: the previous year's entrants are used.
+    previous = truth["periods"]["previous"]
+    assert change.period == (previous["start"][:7], previous["end"][:7])
+    expected = truth["iom"]["entrants"]["previous"]
+    assert expected["follow_up_complete"]
+    assert change.extra["members"] == expected["members"]
+    assert change.baseline == expected["offences_12m_before_entry"]
+    assert change.value == expected["offences_12m_after_entry"]
+    assert change.extra["offenders_after"] == expected["offenders_after"]
+    # The planted rates (2.0 a year before entry, 0.8 on the programme) give a significant fall of the right size.
+    assert change.change is not None and change.change.significant and change.change.direction == "down"
+    assert change.change.percent == pytest.approx(
+        (expected["offences_12m_after_entry"] / expected["offences_12m_before_entry"] - 1) * 100
+    )
+    # Every entrant of the assessment year is excluded from the MoJ-style follow-up and counted.
+    entrants = truth["iom"]["entrants"]["assessment"]["members"]
+    assert fs.require("reoffending.followup.incomplete").value == entrants
+    assert fs.require("reoffending.followup.binary_rate").value is None
+
+
+def test_synthetic_previous_period(synthetic: tuple[Workspace, dict[str, Any]]) -> None:
+    ws, truth = synthetic
+    previous = truth["periods"]["previous"]
+    fs = _run(ws, f"{previous['start'][:7]}..{previous['end'][:7]}")
+    expected = truth["iom"]["active_cohort"]["previous"]
+    per = fs.require("reoffending.reoffences_per_reoffender")
+    assert per.value == pytest.approx(expected["reoffences_per_reoffender"], abs=1e-6)
+    assert per.baseline == pytest.approx(expected["baseline_reoffences_per_reoffender"], abs=1e-6)
+    followup = fs.require("reoffending.followup.binary_rate")
+    incomplete = fs.require("reoffending.followup.incomplete")
+    assert followup.denominator is not None and followup.denominator > 0
+    assert followup.denominator + incomplete.value == truth["iom"]["entrants"]["previous"]["members"]
