@@ -414,13 +414,14 @@ def findings(
             f.id,
             _fmt(f.value, f.unit),
             _fmt(f.baseline, f.unit),
-            "" if c is None or c.percent is None else f"{c.percent:+.0f}%",
+            # a percentage is shown only for a significant change: a % of noise misleads
+            "" if c is None or c.percent is None else (f"{c.percent:+.0f}%" if c.significant else "n.s."),
             "" if c is None or c.p_adjusted is None else f"{c.p_adjusted:.3f}",
             verdict,
-            f"{f.spc.rule} ({f.spc.month})" if f.spc else "",
+            f"{f.spc.rule} ({f.spc.month})" if f.spc and f.spc.month >= fs.period.first else "",
         )
     console.print(table)
-    console.print("Definitions, sentences and all detail: cspkit findings --json")
+    console.print("n.s.: not statistically significant. Definitions, sentences and all detail: cspkit findings --json")
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -571,3 +572,93 @@ def assess(
     for kind, path in result.files.items():
         console.print(f"  {kind:5} {path}")
     console.print(f"Took {sum(result.timings.values()):.1f} s.")
+
+
+@app.command()
+@friendly_errors
+def performance(
+    quarter: Annotated[str, typer.Option("--quarter", help="Financial-year quarter, e.g. 2022-23Q3.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The quarterly performance pack: local indicators against last year, with significance and RAG."""
+    from cspkit.priorities.performance import performance_pack
+
+    ws = _workspace(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        pack = performance_pack(con, ws.config(), quarter)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(pack.to_dict())
+        return
+    console.print(f"[bold]Local performance indicators, {pack.quarter.label}[/]")
+    console.print(pack.quarter_note, highlight=False)
+    console.print(pack.ytd_note, highlight=False)
+    table = Table()
+    for col in (
+        "indicator",
+        "quarter",
+        "last year",
+        "year to date",
+        "last year ",
+        "significance",
+        "signal",
+        "RAG",
+        "why",
+    ):
+        table.add_column(
+            col, justify="right" if col in ("quarter", "last year", "year to date", "last year ") else "left"
+        )
+    colours = {"red": "red", "amber": "yellow", "green": "green", "grey": "dim"}
+    for r in pack.to_rows():
+        rag = str(r["rag"])
+        table.add_row(
+            r["indicator"],
+            _fmt(r["quarter"], r["unit"]),
+            _fmt(r["quarter_last_year"], r["unit"]),
+            _fmt(r["ytd"], r["unit"]),
+            _fmt(r["ytd_last_year"], r["unit"]),
+            r["significance"],
+            r["spc_signal"],
+            f"[{colours.get(rag, 'white')}]{rag.upper()}[/]",
+            r["reason"],
+        )
+    console.print(table)
+    console.print(f"Rule: {pack.rule}", highlight=False)
+    for note in pack.notes:
+        console.print(f"[yellow]Note:[/] {note}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The statutory checklist: which legal content of the assessment is present and which is missing."""
+    from cspkit.findings.engine import compute_findings
+    from cspkit.priorities.checklist import statutory_checklist
+    from cspkit.priorities.run import prioritise
+
+    ws = _workspace(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        fs = compute_findings(con, ws.config(), period=period, forecast=False)
+        items = statutory_checklist(fs, con, prioritise(con, ws, fs, runs=200), workspace=ws)
+    finally:
+        con.close()
+    if as_json:
+        _print_json([item.__dict__ for item in items])
+        return
+    colours = {"present": "green", "partial": "yellow", "missing": "red", "not applicable": "dim"}
+    table = Table(title="Statutory checklist (SI 2007/1830 reg. 5; Crime and Disorder Act 1998 s.6)")
+    for col in ("ref", "requirement", "status", "evidence", "to do"):
+        table.add_column(col)
+    for item in items:
+        table.add_row(
+            item.id,
+            item.requirement,
+            f"[{colours.get(item.status, 'white')}]{item.status}[/]",
+            item.evidence,
+            item.action,
+        )
+    console.print(table)

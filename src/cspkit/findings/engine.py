@@ -171,8 +171,8 @@ def compute_findings(
         notes.append("No data.police.uk street files are loaded: police crime and ASB findings are missing.")
     topic_input = TopicInput(con, config, area, ctx, loaded, boundaries)
     for name, builder in TOPIC_BUILDERS.items():
-        if wanted is not None and name not in wanted:
-            continue
+        if wanted is not None and name not in wanted and "quality" not in wanted:
+            continue  # quality findings come from every topic
         t = time.perf_counter()
         findings += builder(topic_input)
         timings[name] = time.perf_counter() - t

@@ -102,6 +102,21 @@ def load_public_views(con: duckdb.DuckDBPyConnection) -> PublicViews:
     )
 
 
+def _high_risk_share(risk: Finding | None, fs: FindingSet) -> float | None:
+    """Share of cases assessed high risk: DASH mix for domestic abuse, high-risk ASB victims among victims."""
+    if risk is None:
+        return None
+    if risk.unit == "proportion":
+        return risk.value
+    shares = risk.extra.get("shares")
+    if isinstance(shares, dict) and "high" in shares:
+        return float(shares["high"])
+    victims = fs.get("asb.repeat_victim_rate")
+    if risk.id == "asb.high_risk_cases" and victims is not None and victims.denominator and risk.value is not None:
+        return risk.value / victims.denominator
+    return None
+
+
 def _ids(*findings: Finding | None) -> list[str]:
     return [f.id for f in findings if f is not None]
 
@@ -157,6 +172,7 @@ def assemble_candidates(
             return
         repeat = fs.get(repeat_id) if repeat_id else None
         risk = fs.get(risk_id) if risk_id else None
+        high_risk_share = _high_risk_share(risk, fs)
         harm_type, floor, note = _TOPIC_HARM[key]
         weight = floor if floor is not None else harm.weight(harm_type)
         count = volume.value
@@ -175,7 +191,7 @@ def assemble_candidates(
                 change=volume.change,
                 harm_rate=per_1000(count_for_harm * weight) if weight is not None else None,
                 repeat_share=repeat.value if repeat is not None else None,
-                high_risk_share=risk.value if risk is not None and risk.unit == "proportion" else None,
+                high_risk_share=high_risk_share,
                 public_concern_share=concern(key),
                 finding_ids={
                     "count": _ids(volume),
@@ -188,8 +204,8 @@ def assemble_candidates(
             )
         )
 
-    topic("asb", "Anti-social behaviour", "asb.count", "asb.repeat_victim_rate", "asb.high_risk_share")
-    topic("domestic_abuse", "Domestic abuse", "da.incidents", "da.repeat_victim_rate", "da.high_risk_share")
+    topic("asb", "Anti-social behaviour", "asb.count", "asb.repeat_victim_rate", "asb.high_risk_cases")
+    topic("domestic_abuse", "Domestic abuse", "da.incidents", "da.repeat_victim_rate", "da.dash_mix")
     topic("reoffending", "Reducing reoffending", "reoffending.offences", None, None)
     topic("sexual_violence", "Sexual violence", "sv.partner.count", None, None)
     for spec in extra_candidates or []:

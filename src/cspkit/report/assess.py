@@ -198,6 +198,71 @@ def assess(
     return AssessResult(files, doc, fs, timings)
 
 
+def _latest_quarter(fs: FindingSet) -> str:
+    """The latest complete financial-year quarter inside the period."""
+    from cspkit.findings.periods import month_add, quarter_of
+
+    fy_start = fs.period.fy_start_month
+    last = fs.period.last
+    # step back to the last month of a quarter (quarters start at the financial year's first month)
+    while (int(last[5:]) - fy_start + 1) % 3 != 0:
+        last = month_add(last, -1)
+    return quarter_of(last, fy_start)
+
+
 def _extras(con: Any, ws: Workspace, fs: FindingSet, priorities: Any) -> dict[str, Any]:
-    """Previous and new recommendations, the statutory checklist and the quarterly pack, where available."""
-    return {}
+    """Previous and new recommendations, the statutory checklist and the quarterly pack."""
+    from cspkit.errors import CspkitError
+    from cspkit.priorities.checklist import statutory_checklist
+    from cspkit.priorities.performance import performance_pack
+    from cspkit.priorities.recommendations import draft_recommendations, load_or_draft, previous_recommendations
+
+    new = load_or_draft(ws.narrative_dir / "new_recommendations.toml", draft_recommendations(priorities, fs))
+    new_rows = [
+        {
+            "ref": r.ref,
+            "priority": r.label,
+            "action": r.action,
+            "evidence": " ".join(r.evidence),
+            "owner": r.owner,
+        }
+        for r in new
+        if r.recommended
+    ]
+    checklist = [
+        {
+            "id": item.id,
+            "requirement": item.requirement,
+            "status": item.status,
+            "evidence": item.evidence + (f" To do: {item.action}" if item.action else ""),
+        }
+        for item in statutory_checklist(fs, con, priorities, workspace=ws)
+    ]
+    performance: list[dict[str, Any]] = []
+    label = ""
+    try:
+        quarter = _latest_quarter(fs)
+        pack = performance_pack(con, ws.config(), quarter)
+        label = f"{pack.quarter.label} (year to date {pack.ytd.label})"
+        performance = [
+            {
+                "indicator": r["indicator"],
+                "value": r["quarter"],
+                "last_year": r["quarter_last_year"],
+                "ytd": r["ytd"],
+                "ytd_last_year": r["ytd_last_year"],
+                "verdict": r["significance"],
+                "rag": str(r["rag"]).upper(),
+                "reason": r["reason"],
+            }
+            for r in pack.to_rows()
+        ]
+    except CspkitError as exc:
+        fs.notes.append(f"Quarterly performance pack not produced: {exc}")
+    return {
+        "previous_recommendations": previous_recommendations(con),
+        "new_recommendations": new_rows,
+        "checklist": checklist,
+        "performance": performance,
+        "performance_label": label,
+    }

@@ -573,20 +573,25 @@ def _performance(b: _Builder) -> Section:
     blocks: list[Any] = []
     if b.inp.performance:
         blocks.append(
-            Table(
-                [
-                    Column("indicator", "Indicator"),
-                    Column("value", "Quarter", "int"),
-                    Column("last_year", "Same quarter last year", "int"),
-                    Column("ytd", "Year to date", "int"),
-                    Column("ytd_last_year", "YTD last year", "int"),
-                    Column("verdict", "Verdict"),
-                    Column("rag", "RAG"),
-                    Column("reason", "Why"),
-                ],
-                b.inp.performance,
-                caption=f"Local performance indicators, {b.inp.performance_label}",
-                id="performance",
+            b.protect(
+                Table(
+                    [
+                        Column("indicator", "Indicator"),
+                        Column("value", "Quarter", "int"),
+                        Column("last_year", "Same quarter last year", "int"),
+                        Column("ytd", "Year to date", "int"),
+                        Column("ytd_last_year", "YTD last year", "int"),
+                        Column("verdict", "Verdict"),
+                        Column("rag", "RAG"),
+                        Column("reason", "Why"),
+                    ],
+                    b.inp.performance,
+                    caption=f"Local performance indicators, {b.inp.performance_label}",
+                    id="performance",
+                    note="RAG: red only for a significant move the wrong way or a target missed by more than its "
+                    "tolerance; amber for a move the wrong way that is not significant, a control-chart signal the "
+                    "wrong way, or a target missed within tolerance; green otherwise; grey when there is no data.",
+                )
             )
         )
     area_counts = [
