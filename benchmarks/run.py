@@ -1,0 +1,550 @@
+"""`make bench`: cspkit's performance measured as ratios against a baseline taken in the same run.
+
+Every measured piece of work runs in its own child process (this script re-invoked with ``--child``), so that the
+parent can read that child's peak resident memory from ``os.wait4`` and the work starts from a cold interpreter.
+Results are printed as a table and written to ``benchmarks/out/results.json``. The exit code is 0 even when a
+target is missed: this is a measurement, not a test; a miss is printed as FAIL.
+
+To add a benchmark, write ``def bench_NAME(opts: Options) -> BenchResult`` and register it in ``BENCHMARKS``;
+work that must be measured in isolation goes in a child task registered in ``CHILD_TASKS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+OUT = HERE / "out"
+POLICE_ZIP = REPO / "demo" / "police" / "bedfordshire-2021-05_2023-04.zip"
+
+DEFAULT_ROWS = 5_000_000
+GENERATOR_VERSION = 1  # bump when the generated file changes, so cached copies are rebuilt
+FIRST_MONTH = "2015-01-01"
+N_MONTHS = 100  # 2015-01 .. 2023-04
+
+TARGET_ROWS_PER_S = 1_000_000
+TARGET_RATIO_TO_COUNT = 3.0
+TARGET_PEAK_BYTES = 1.5e9  # 1.5 GB (decimal)
+
+STREET_HEADER = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target: a measured value compared with a limit."""
+
+    name: str
+    value: float
+    limit: float
+    higher_is_better: bool
+    unit: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.limit if self.higher_is_better else self.value < self.limit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed, "verdict": "PASS" if self.passed else "FAIL"}
+
+
+@dataclass
+class BenchResult:
+    """What one benchmark measured: named measurements, targets, and free-form details."""
+
+    name: str
+    measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "measurements": self.measurements,
+            "checks": [c.to_dict() for c in self.checks],
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    rows: int
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Child processes: run one task, report its own timings as JSON on stdout; the parent adds peak memory.
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A finished child: its JSON payload, wall time seen by the parent and peak resident memory."""
+
+    payload: dict[str, Any]
+    process_seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+
+
+def run_child(task: str, args: dict[str, Any]) -> ChildRun:
+    """Run ``task`` in a fresh interpreter and measure it (peak RSS from ``os.wait4`` of that child only)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", task, json.dumps(args)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting again
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child {task!r} failed with exit code {proc.returncode}")
+    payload = json.loads(out.strip().splitlines()[-1])
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(payload, elapsed, cpu, int(usage.ru_maxrss) * 1024)  # Linux reports kilobytes
+
+
+def child_count(args: dict[str, Any]) -> dict[str, Any]:
+    """Baseline 1: ``SELECT count(*) FROM read_csv(file)`` in a fresh in-memory DuckDB."""
+    import duckdb
+
+    con = duckdb.connect()
+    start = time.perf_counter()
+    rows = con.sql(f"SELECT count(*) FROM read_csv({_sql_str(args['file'])})").fetchall()[0][0]
+    return {"seconds": time.perf_counter() - start, "rows": int(rows)}
+
+
+def child_ctas(args: dict[str, Any]) -> dict[str, Any]:
+    """Baseline 2: the file copied as text into a table of a fresh DuckDB file on disk (closed, so persisted)."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="cspkit-bench-", dir=args.get("tmp")) as tmp:
+        start = time.perf_counter()
+        con = duckdb.connect(str(Path(tmp) / "baseline.duckdb"))
+        con.execute(f"CREATE TABLE t AS FROM read_csv({_sql_str(args['file'])}, all_varchar = true)")
+        rows = con.sql("SELECT count(*) FROM t").fetchall()[0][0]
+        con.close()
+        return {"seconds": time.perf_counter() - start, "rows": int(rows)}
+
+
+class TimedConnection:
+    """A DuckDB connection that records how long each ``execute`` takes (cspkit's loader uses only execute)."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+        self.log: list[dict[str, Any]] = []
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        start = time.perf_counter()
+        result = self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+        self.log.append({"sql": sql, "seconds": time.perf_counter() - start})
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _statement_label(sql: str) -> str:
+    words = " ".join(sql.split()).split(" ")
+    head = " ".join(words[:4]) if words[0].upper() in ("CREATE", "INSERT", "DELETE", "UPDATE") else " ".join(words[:3])
+    return head[:60]
+
+
+def _steps(log: list[dict[str, Any]], timers: dict[str, float], total: float) -> list[dict[str, Any]]:
+    """Time per SQL statement kind and per timed Python helper, largest first, plus what is left over."""
+    by_label: dict[str, float] = {}
+    for entry in log:
+        label = "SQL " + _statement_label(entry["sql"])
+        by_label[label] = by_label.get(label, 0.0) + entry["seconds"]
+    for name, seconds in timers.items():
+        by_label["Python " + name] = seconds
+    by_label["other (Python, not timed above)"] = total - sum(by_label.values())
+    return [{"step": k, "seconds": round(v, 3)} for k, v in sorted(by_label.items(), key=lambda kv: -kv[1])]
+
+
+def _time_function(module: Any, name: str, timers: dict[str, float]) -> None:
+    """Replace ``module.name`` by a wrapper that adds its run time to ``timers[name]``."""
+    original = getattr(module, name)
+
+    def wrapper(*a: Any, **kw: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*a, **kw)
+        finally:
+            timers[name] = timers.get(name, 0.0) + time.perf_counter() - start
+
+    setattr(module, name, wrapper)
+
+
+def child_cspkit_ingest(args: dict[str, Any]) -> dict[str, Any]:
+    """cspkit: a fresh workspace, then ``ingest_paths`` of the file as ``police_street``, committed and closed."""
+    from cspkit.ingest import ingest_paths, loader
+    from cspkit.workspace import init_workspace
+
+    timers: dict[str, float] = {}
+    for helper in ("file_hash", "_prepare_text", "_columns_struct"):
+        _time_function(loader, helper, timers)
+    with tempfile.TemporaryDirectory(prefix="cspkit-bench-", dir=args.get("tmp")) as tmp:
+        start = time.perf_counter()
+        ws = init_workspace(Path(tmp) / "ws", name="Benchmark CSP", area_codes=["E06000056"])
+        init_seconds = time.perf_counter() - start
+        key = ws.key()
+        start = time.perf_counter()
+        con = TimedConnection(ws.connect())
+        report = ingest_paths(con, [Path(args["file"])], key=key, source="police_street")  # type: ignore[arg-type]
+        con.close()
+        seconds = time.perf_counter() - start
+        warehouse_bytes = ws.warehouse_path.stat().st_size
+    if not report.ok or len(report.loaded) != 1:
+        raise RuntimeError(f"ingest failed: {report.errors}")
+    loaded = report.loaded[0]
+    slowest = sorted(con.log, key=lambda e: -e["seconds"])[:3]
+    return {
+        "seconds": seconds,
+        "init_seconds": init_seconds,
+        "rows": loaded.rows_read,
+        "rows_accepted": loaded.rows_accepted,
+        "rows_rejected": loaded.rows_rejected,
+        "rejects_by_reason": loaded.rejects_by_reason,
+        "months": len(loaded.months),
+        "warehouse_bytes": warehouse_bytes,
+        "steps": _steps(con.log, timers, seconds),
+        "slowest_sql": [{"seconds": round(e["seconds"], 3), "sql": e["sql"]} for e in slowest],
+    }
+
+
+def child_sql(args: dict[str, Any]) -> dict[str, Any]:
+    """Run ``setup`` statements, then time ``sql`` in a fresh DuckDB (in memory, or the file ``db`` if given)."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="cspkit-bench-", dir=args.get("tmp")) as tmp:
+        con = duckdb.connect(str(Path(tmp) / "x.duckdb") if args.get("db") else ":memory:")
+        for statement in args.get("setup", []):
+            con.execute(statement)
+        start = time.perf_counter()
+        con.execute(args["sql"]).fetchall()
+        con.close()
+        return {"seconds": time.perf_counter() - start, "rows": int(args["rows"])}
+
+
+def child_sql_explain(args: dict[str, Any]) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of ``sql`` in a fresh in-memory DuckDB: the operator tree with time per operator."""
+    import duckdb
+
+    con = duckdb.connect()
+    start = time.perf_counter()
+    plan = con.execute("EXPLAIN ANALYZE " + args["sql"]).fetchall()[0][1]
+    return {"seconds": time.perf_counter() - start, "rows": int(args["rows"]), "plan": plan}
+
+
+class RecordingConnection:
+    """Stands in for a connection and only records the SQL it is given (to reuse the loader's statements)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, params: Any = None) -> RecordingConnection:
+        self.statements.append(sql)
+        return self
+
+
+def loader_checked_sql(path: Path) -> str:
+    """The exact ``CREATE TEMP TABLE _checked`` statement cspkit's loader runs for a police street file."""
+    import datetime as dt
+
+    from cspkit.ingest import loader
+    from cspkit.sources import get_contract, match_header
+
+    contract = get_contract("police_street")
+    match = match_header(contract, list(STREET_HEADER))
+    rec = RecordingConnection()
+    loader._read_checked(rec, contract, match, path, ",", dt.date.today(), path.name)  # type: ignore[arg-type]
+    return next(s for s in rec.statements if s.startswith("CREATE TEMP TABLE _checked"))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The scaled data.police.uk street file
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def street_csv(rows: int) -> Path:
+    """The scaled street CSV for ``rows`` rows, built once and cached under ``benchmarks/out/``."""
+    target = OUT / f"street-{rows}-v{GENERATOR_VERSION}.csv"
+    if target.exists():
+        return target
+    OUT.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    start = time.perf_counter()
+    # built in a child: the parent must stay small, since a child's peak RSS starts from the parent's at fork
+    run_child("build_street_csv", {"rows": rows, "target": str(partial)})
+    partial.replace(target)  # atomic: an interrupted build never leaves a half file under the final name
+    print(f"built {target.relative_to(REPO)} ({rows:,} rows) in {time.perf_counter() - start:.1f} s")
+    return target
+
+
+def _extract_street_files(folder: Path) -> str:
+    """Extract the bundled archive's street files; return a glob over them."""
+    with zipfile.ZipFile(POLICE_ZIP) as zf:
+        for name in zf.namelist():
+            if name.endswith("-street.csv"):
+                zf.extract(name, folder)
+    return str(folder / "*" / "*-street.csv")
+
+
+def child_build_street_csv(args: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="cspkit-bench-src-") as tmp:
+        _build_street_csv(_extract_street_files(Path(tmp)), int(args["rows"]), Path(args["target"]))
+    return {}
+
+
+def _build_street_csv(source_glob: str, rows: int, target: Path) -> None:
+    """Repeat the real rows up to ``rows``, in month blocks over 2015-01..2023-04, with fresh unique Crime IDs.
+
+    ASB rows (blank Crime ID in the real files) keep a blank id. Rows come out grouped by month, as in a
+    concatenation of monthly files.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE base AS SELECT row_number() OVER () - 1 AS k, * "
+        f"FROM read_csv({_sql_str(source_glob)}, header = true, all_varchar = true)"
+    )
+    n_base = con.sql("SELECT count(*) FROM base").fetchall()[0][0]
+    per_month = -(-rows // N_MONTHS)
+    cols = ", ".join(f'b."{c}"' for c in STREET_HEADER[2:])
+    con.execute(
+        f"""
+        COPY (
+            SELECT
+                CASE WHEN b."Crime ID" IS NULL THEN NULL ELSE sha256('cspkit-bench-' || r.i) END AS "Crime ID",
+                strftime(DATE '{FIRST_MONTH}' + to_months(CAST(r.i // {per_month} AS INTEGER)), '%Y-%m') AS "Month",
+                {cols}
+            FROM range({rows}) AS r(i) JOIN base AS b ON b.k = r.i % {n_base}
+            ORDER BY r.i
+        ) TO {_sql_str(str(target))} (FORMAT CSV, HEADER)
+        """
+    )
+    con.close()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Benchmarks
+
+
+def _measure(task: str, args: dict[str, Any]) -> dict[str, Any]:
+    run = run_child(task, args)
+    seconds = float(run.payload["seconds"])
+    return {
+        **run.payload,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(run.payload["rows"] / seconds),
+        "process_seconds": round(run.process_seconds, 3),
+        "cpu_seconds": round(run.cpu_seconds, 3),
+        "peak_rss_bytes": run.peak_rss_bytes,
+    }
+
+
+def bench_ingest(opts: Options) -> BenchResult:
+    """Ingest of a data.police.uk street file scaled to ``opts.rows`` rows, against bare DuckDB on the same file."""
+    path = street_csv(opts.rows)
+    args = {"file": str(path), "tmp": str(OUT)}
+    _warm_page_cache(path)
+    result = BenchResult("ingest", details={"file": str(path.relative_to(REPO)), "file_bytes": path.stat().st_size})
+    result.measurements["duckdb count(*)"] = _measure("count", args)
+    result.measurements["duckdb CREATE TABLE (text, on disk)"] = _measure("ctas", args)
+    cs = _measure("cspkit_ingest", args)
+    result.measurements["cspkit ingest"] = cs
+    count_s = result.measurements["duckdb count(*)"]["seconds"]
+    ctas_s = result.measurements["duckdb CREATE TABLE (text, on disk)"]["seconds"]
+    cs["ratio_to_count"] = round(cs["seconds"] / count_s, 2)
+    cs["ratio_to_create_table"] = round(cs["seconds"] / ctas_s, 2)
+    result.details["accounting_ok"] = cs["rows"] == opts.rows == cs["rows_accepted"] + cs["rows_rejected"]
+    result.checks = [
+        Check("rows read = file rows = accepted + rejected", float(result.details["accounting_ok"]), 1, True, ""),
+        Check("cspkit rows/s", cs["rows_per_s"], TARGET_ROWS_PER_S, True, "rows/s"),
+        Check("cspkit time / duckdb count(*)", cs["ratio_to_count"], TARGET_RATIO_TO_COUNT, False, "x"),
+        Check("cspkit peak memory", cs["peak_rss_bytes"], TARGET_PEAK_BYTES, False, "bytes"),
+    ]
+    return result
+
+
+def _warm_page_cache(path: Path) -> None:
+    """Read the file once so that the first measurement does not pay for the disk and the others not."""
+    with path.open("rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
+_WINDOW = "SELECT row_number() OVER () AS _row, * FROM "
+_CATEGORY_REGEX = "regexp_replace(lower(trim(NULLIF(trim(src.\"Crime type\"), ''))), '[\\s\\-]+', '_', 'g')"
+_CATEGORY_PLAIN = "replace(replace(lower(trim(NULLIF(trim(src.\"Crime type\"), ''))), ' ', '_'), '-', '_')"
+
+
+def profile_variants(checked: str) -> dict[str, dict[str, Any]]:
+    """Variants of the loader's ``_checked`` statement, each isolating one cost (name -> child_sql args)."""
+    reader = checked[checked.index(_WINDOW) + len(_WINDOW) : checked.rindex(") AS src")]
+    if _CATEGORY_REGEX not in checked:
+        raise RuntimeError("the loader's category SQL changed: update _CATEGORY_REGEX in benchmarks/run.py")
+    select = checked.removeprefix("CREATE TEMP TABLE _checked AS ")
+    no_window = select.replace(_WINDOW, "SELECT NULL::BIGINT AS _row, * FROM ")
+    return {
+        "A. loader's read_csv only: count(*)": {"sql": f"SELECT count(*) FROM {reader}"},
+        "B. read_csv materialised (temp table)": {"sql": f"CREATE TEMP TABLE r AS SELECT * FROM {reader}"},
+        "C. B + row_number() OVER ()": {"sql": f"CREATE TEMP TABLE r AS {_WINDOW}{reader}"},
+        "D. loader's _checked, as is": {"sql": checked},
+        "E. D without row_number() (NULL _row)": {"sql": "CREATE TEMP TABLE _checked AS " + no_window},
+        "F. D with replace() not regexp_replace()": {"sql": checked.replace(_CATEGORY_REGEX, _CATEGORY_PLAIN)},
+        "G. D keeping only _row and _reject": {"sql": f"CREATE TEMP TABLE x AS SELECT _row, _reject FROM ({select})"},
+        "H. D with memory_limit = 1GB": {"sql": checked, "setup": ["SET memory_limit = '1GB'"]},
+    }
+
+
+def bench_ingest_profile(opts: Options) -> BenchResult:
+    """Where the loader's read-and-validate statement spends its time and memory: variants run one by one."""
+    path = street_csv(opts.rows)
+    _warm_page_cache(path)
+    result = BenchResult("ingest_profile", details={"file": str(path.relative_to(REPO))})
+    checked = loader_checked_sql(path)
+    for name, variant in profile_variants(checked).items():
+        result.measurements[name] = _measure("sql", {**variant, "rows": opts.rows, "tmp": str(OUT)})
+    explain = run_child("sql_explain", {"sql": checked, "rows": opts.rows, "tmp": str(OUT)})
+    (OUT / "ingest_explain.txt").write_text(explain.payload["plan"], encoding="utf-8")
+    result.details["explain_analyze"] = str((OUT / "ingest_explain.txt").relative_to(REPO))
+    return result
+
+
+BENCHMARKS: dict[str, Callable[[Options], BenchResult]] = {
+    "ingest": bench_ingest,
+    "ingest_profile": bench_ingest_profile,
+}
+DEFAULT_BENCHMARKS = ["ingest"]  # the others are diagnostics: run them with --only NAME
+
+CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "build_street_csv": child_build_street_csv,
+    "count": child_count,
+    "ctas": child_ctas,
+    "cspkit_ingest": child_cspkit_ingest,
+    "sql": child_sql,
+    "sql_explain": child_sql_explain,
+}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Output
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if unit == "bytes":
+        return f"{value / 1e6:,.0f} MB"
+    if unit == "rows/s":
+        return f"{value:,.0f} rows/s"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_result(result: BenchResult) -> None:
+    print(f"\n== {result.name} ==")
+    print(
+        f"{'measurement':50} {'seconds':>9} {'CPU s':>7} {'rows/s':>12} {'peak RSS':>10} {'x count':>8} {'x create':>9}"
+    )
+    for name, m in result.measurements.items():
+        ratio_count = f"{m['ratio_to_count']:.2f}" if "ratio_to_count" in m else ""
+        ratio_ctas = f"{m['ratio_to_create_table']:.2f}" if "ratio_to_create_table" in m else ""
+        print(
+            f"{name:50} {m['seconds']:>9.2f} {m['cpu_seconds']:>7.1f} {m['rows_per_s']:>12,} "
+            f"{m['peak_rss_bytes'] / 1e6:>7,.0f} MB {ratio_count:>8} {ratio_ctas:>9}"
+        )
+    for name, m in result.measurements.items():
+        if "steps" in m:
+            print(f"\n{name}: where the time goes")
+            for step in m["steps"]:
+                print(f"  {step['seconds']:>8.2f} s  {step['step']}")
+    print()
+    for c in result.checks:
+        verdict = "PASS" if c.passed else "FAIL  <<<<<<"
+        op = ">=" if c.higher_is_better else "<"
+        print(f"  {verdict:12} {c.name}: {_fmt(c.value, c.unit)} (target {op} {_fmt(c.limit, c.unit)})")
+
+
+def _environment() -> dict[str, Any]:
+    import duckdb
+
+    return {
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def write_results(results: list[BenchResult], opts: Options) -> None:
+    """Update ``results.json``: each benchmark run replaces its own entry, the others' entries are kept."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "results.json"
+    entries: dict[str, Any] = {}
+    if path.exists():
+        entries = {e["name"]: e for e in json.loads(path.read_text(encoding="utf-8")).get("benchmarks", [])}
+    env = _environment()
+    for r in results:
+        entries[r.name] = {**r.to_dict(), "rows": opts.rows, "environment": env}
+    doc = {"benchmarks": list(entries.values())}
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark")
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows in the scaled police file")
+    parser.add_argument("--child", nargs=2, metavar=("TASK", "JSON"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        task, payload = args.child
+        print(json.dumps(CHILD_TASKS[task](json.loads(payload))))
+        return 0
+    opts = Options(rows=args.rows)
+    results = [BENCHMARKS[name](opts) for name in (args.only or DEFAULT_BENCHMARKS)]
+    for result in results:
+        print_result(result)
+    write_results(results, opts)
+    failed = [c.name for r in results for c in r.checks if not c.passed]
+    print(f"\nwrote {(OUT / 'results.json').relative_to(REPO)}: " + (f"FAIL ({len(failed)})" if failed else "PASS"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
