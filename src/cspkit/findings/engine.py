@@ -171,8 +171,9 @@ def compute_findings(
         notes.append("No data.police.uk street files are loaded: police crime and ASB findings are missing.")
     topic_input = TopicInput(con, config, area, ctx, loaded, boundaries)
     for name, builder in TOPIC_BUILDERS.items():
-        if wanted is not None and name not in wanted and "quality" not in wanted:
-            continue  # quality findings come from every topic
+        # --topic quality alone asks for the data-quality findings of every topic
+        if wanted is not None and name not in wanted and wanted != {"quality"}:
+            continue
         t = time.perf_counter()
         findings += builder(topic_input)
         timings[name] = time.perf_counter() - t
