@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -368,7 +369,7 @@ def _measure(task: str, args: dict[str, Any]) -> dict[str, Any]:
     return {
         **run.payload,
         "seconds": round(seconds, 3),
-        "rows_per_s": round(run.payload["rows"] / seconds),
+        "rows_per_s": round(run.payload["rows"] / seconds) if seconds else 0,
         "process_seconds": round(run.process_seconds, 3),
         "cpu_seconds": round(run.cpu_seconds, 3),
         "peak_rss_bytes": run.peak_rss_bytes,
@@ -444,17 +445,169 @@ def bench_ingest_profile(opts: Options) -> BenchResult:
     return result
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Findings and report benchmarks (issues 3 and 6)
+
+TARGET_FINDINGS_AREA_S = 2.0
+TARGET_FINDINGS_LARGE_S = 20.0
+TARGET_REPORT_S = 20.0
+DEMO_WS_VERSION = 1
+
+
+def demo_workspace() -> Path:
+    """The demo workspace (real police data + 3 years of synthetic partner data + judgements), built once."""
+    ws = OUT / f"demo-ws-v{DEMO_WS_VERSION}"
+    if not (ws / "cspkit.toml").exists():
+        run_child("build_demo_ws", {"ws": str(ws)})
+    return ws
+
+
+def child_build_demo_ws(args: dict[str, Any]) -> dict[str, Any]:
+    """init, ingest the bundled police archive, generate and ingest synthetic partner data, record judgements."""
+    from cspkit.ingest import ingest_paths
+    from cspkit.synth import generate
+    from cspkit.workspace import init_workspace
+
+    root = Path(args["ws"])
+    if root.exists():
+        shutil.rmtree(root)
+    ws = init_workspace(root, name="Central Bedfordshire Community Safety Partnership", area_codes=["E06000056"])
+    con = ws.connect()
+    try:
+        generate(root / "partner-data", seed=1, years=3, end_month="2023-04")
+        report = ingest_paths(con, [POLICE_ZIP, root / "partner-data"], key=ws.key())
+        if not report.ok:
+            raise RuntimeError(f"demo ingest failed: {report.errors}")
+    finally:
+        con.close()
+    subprocess.run(["bash", str(REPO / "scripts" / "demo_judgements.sh"), str(root)], check=True, cwd=REPO)
+    return {"seconds": 0.0, "rows": 0}
+
+
+def large_workspace(rows: int) -> Path:
+    """A workspace holding the scaled police file (``rows`` rows over 100 months), built once."""
+    ws = OUT / f"large-ws-{rows}-v{GENERATOR_VERSION}"
+    if not (ws / "cspkit.toml").exists():
+        run_child("build_large_ws", {"ws": str(ws), "file": str(street_csv(rows))})
+    return ws
+
+
+def child_build_large_ws(args: dict[str, Any]) -> dict[str, Any]:
+    from cspkit.ingest import ingest_paths
+    from cspkit.workspace import init_workspace
+
+    root = Path(args["ws"])
+    if root.exists():
+        shutil.rmtree(root)
+    ws = init_workspace(root, name="Benchmark CSP", area_codes=["E06000056"])
+    con = ws.connect()
+    try:
+        report = ingest_paths(con, [Path(args["file"])], key=ws.key(), source="police_street")
+        if not report.ok:
+            raise RuntimeError(f"ingest failed: {report.errors}")
+    finally:
+        con.close()
+    return {"seconds": 0.0, "rows": 0}
+
+
+def child_findings(args: dict[str, Any]) -> dict[str, Any]:
+    """All findings for the workspace's area, with the time spent in DuckDB (SQL) and in Python."""
+    from cspkit.findings.engine import compute_findings
+    from cspkit.workspace import Workspace
+
+    ws = Workspace(Path(args["ws"]))
+    config = ws.config()
+    raw = ws.connect(read_only=True)
+    con = TimedConnection(raw)
+    start = time.perf_counter()
+    fs = compute_findings(con, config)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - start
+    raw.close()
+    sql_seconds = sum(e["seconds"] for e in con.log)
+    rows = int(raw_count(ws))
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "findings": len(fs.findings),
+        "duckdb_seconds": round(sql_seconds, 3),
+        "python_seconds": round(seconds - sql_seconds, 3),
+        "stages": {k: round(v, 3) for k, v in fs.timings.items()},
+        "period": fs.period.label,
+    }
+
+
+def raw_count(ws: Any) -> int:
+    con = ws.connect(read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM police_street").fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def child_report(args: dict[str, Any]) -> dict[str, Any]:
+    """The full assessment in all four formats for the demo workspace (a copy, so the cache stays clean)."""
+    from cspkit.report.assess import assess
+    from cspkit.workspace import Workspace
+
+    with tempfile.TemporaryDirectory(prefix="cspkit-bench-report-", dir=args.get("tmp")) as tmp:
+        root = Path(tmp) / "ws"
+        shutil.copytree(args["ws"], root)
+        ws = Workspace(root)
+        start = time.perf_counter()
+        result = assess(ws, formats=["html", "pdf", "docx", "xlsx"])
+        seconds = time.perf_counter() - start
+        sizes = {k: p.stat().st_size for k, p in result.files.items()}
+    return {
+        "seconds": seconds,
+        "rows": 0,
+        "stages": {k: round(v, 3) for k, v in result.timings.items()},
+        "bytes": sizes,
+    }
+
+
+def bench_findings(opts: Options) -> BenchResult:
+    """All findings for one area: the demo workspace, and a force-sized warehouse of ``opts.rows`` police rows."""
+    result = BenchResult("findings")
+    area = _measure("findings", {"ws": str(demo_workspace())})
+    result.measurements["findings, demo area (24 months police + 3 years partners)"] = area
+    large = _measure("findings", {"ws": str(large_workspace(opts.rows))})
+    result.measurements[f"findings, {opts.rows:,}-row police warehouse"] = large
+    result.checks = [
+        Check("findings for one area (demo)", area["seconds"], TARGET_FINDINGS_AREA_S, False, "s"),
+        Check(f"findings on {opts.rows:,} rows", large["seconds"], TARGET_FINDINGS_LARGE_S, False, "s"),
+    ]
+    return result
+
+
+def bench_report(opts: Options) -> BenchResult:
+    """The full strategic assessment in HTML, PDF, Word and Excel for the demo workspace."""
+    result = BenchResult("report")
+    m = _measure("report", {"ws": str(demo_workspace()), "tmp": str(OUT)})
+    result.measurements["assess: html, pdf, docx, xlsx (demo)"] = m
+    result.checks = [
+        Check("full report, four formats", m["seconds"], TARGET_REPORT_S, False, "s"),
+        Check("report peak memory", m["peak_rss_bytes"], TARGET_PEAK_BYTES, False, "bytes"),
+    ]
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[Options], BenchResult]] = {
     "ingest": bench_ingest,
     "ingest_profile": bench_ingest_profile,
+    "findings": bench_findings,
+    "report": bench_report,
 }
-DEFAULT_BENCHMARKS = ["ingest"]  # the others are diagnostics: run them with --only NAME
+DEFAULT_BENCHMARKS = ["ingest", "findings", "report"]  # the others are diagnostics: run them with --only NAME
 
 CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "build_street_csv": child_build_street_csv,
     "count": child_count,
     "ctas": child_ctas,
     "cspkit_ingest": child_cspkit_ingest,
+    "build_demo_ws": child_build_demo_ws,
+    "build_large_ws": child_build_large_ws,
+    "findings": child_findings,
+    "report": child_report,
     "sql": child_sql,
     "sql_explain": child_sql_explain,
 }
@@ -469,6 +622,8 @@ def _fmt(value: Any, unit: str = "") -> str:
         return f"{value / 1e6:,.0f} MB"
     if unit == "rows/s":
         return f"{value:,.0f} rows/s"
+    if unit == "s":
+        return f"{value:,.2f} s"
     if unit == "x":
         return f"{value:.2f}x"
     if isinstance(value, float):

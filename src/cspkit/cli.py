@@ -473,7 +473,7 @@ def score_set(
 ) -> None:
     """Record a judgement input for a candidate issue."""
     from cspkit.priorities.judgements import JudgementStore
-    from cspkit.priorities.run import matrix_for
+    from cspkit.priorities.presets import matrix_for
 
     ws = _workspace(workspace)
     m = matrix_for(ws.config(), matrix)

@@ -19,7 +19,7 @@ from typing import Any
 from cspkit.errors import ConfigError
 from cspkit.priorities.matrix import Matrix, load_matrix
 
-__all__ = ["DEFAULT_PRESET", "GRID4X4", "MORILE", "PRESETS", "VTHPC", "load_preset", "preset_config"]
+__all__ = ["DEFAULT_PRESET", "GRID4X4", "MORILE", "PRESETS", "VTHPC", "load_preset", "matrix_for", "preset_config"]
 
 DEFAULT_PRESET = "vthpc"
 
@@ -320,3 +320,16 @@ def load_preset(name: str = DEFAULT_PRESET) -> Matrix:
         ConfigError: No preset has that name.
     """
     return load_matrix(preset_config(name))
+
+
+def matrix_for(config: Any, name: str | None = None) -> Matrix:
+    """The matrix a workspace uses: ``name`` (a preset), else cspkit.toml's ``[matrix]`` table (``preset = "..."``
+    or a full matrix definition), else the default preset."""
+    if name:
+        return load_preset(name)
+    table = config.extra.get("matrix")
+    if isinstance(table, dict):
+        if set(table) == {"preset"}:
+            return load_preset(str(table["preset"]))
+        return load_matrix(table)
+    return load_preset()

@@ -13,14 +13,13 @@ from typing import Any
 
 import duckdb
 
-from cspkit.config import Config
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.harm import HARM_INDICES, get_harm_index
 from cspkit.priorities.candidates import PublicViews, assemble_candidates, load_public_views
 from cspkit.priorities.evidence import CandidateEvidence, build_inputs
 from cspkit.priorities.judgements import JudgementStore
-from cspkit.priorities.matrix import Matrix, Ranking, load_matrix, score
-from cspkit.priorities.presets import PRESETS, load_preset
+from cspkit.priorities.matrix import Matrix, Ranking, score
+from cspkit.priorities.presets import PRESETS, matrix_for
 from cspkit.priorities.sensitivity import Sensitivity, sensitivity
 from cspkit.warehouse.store import query
 from cspkit.workspace import Workspace
@@ -58,18 +57,6 @@ class PriorityResult:
             "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
             "recommended": self.recommended(),
         }
-
-
-def matrix_for(config: Config, name: str | None = None) -> Matrix:
-    """The matrix to use: ``name`` (a preset), else cspkit.toml's ``[matrix]``, else the default preset."""
-    if name:
-        return load_preset(name)
-    table = config.extra.get("matrix")
-    if isinstance(table, dict):
-        if set(table) == {"preset"}:
-            return load_preset(str(table["preset"]))
-        return load_matrix(table)
-    return load_preset()
 
 
 def _still_red(con: duckdb.DuckDBPyConnection, candidates: list[CandidateEvidence]) -> dict[str, str]:
