@@ -127,3 +127,102 @@ def test_correcting_one_month_keeps_the_other(workspace: Workspace, tmp_path: Pa
     months = con.execute("SELECT _month, count(*) FROM asb_incidents GROUP BY ALL ORDER BY ALL").fetchall()
     con.close()
     assert months == [("2022-01", 3), ("2022-02", 1)]
+
+
+def _rejects_now(ws: Workspace) -> list[tuple[str, int, str]]:
+    con = ws.connect(read_only=True)
+    try:
+        return [(Path(r["file"]).name, r["line"], r["reason"]) for r in rejects(con, "asb_incidents")]
+    finally:
+        con.close()
+
+
+MIXED = HEADER + (
+    "A1,2022-01-05,personal,V1\n"
+    "A2,2022-01-20,weird,V2\n"  # line 3: rejected, January
+    "A3,2022-02-03,personal,V1\n"
+    "A4,2022-02-11,strange,V3\n"  # line 5: rejected, February
+    "A5,not a date,personal,V4\n"  # line 6: rejected, no month
+)
+
+
+def test_a_correction_of_some_months_removes_only_their_rejects(workspace: Workspace, tmp_path: Path) -> None:
+    """A February correction removes the old file's February rows and rejects; its January rows, January reject
+    and month-less reject still count, and the old file stays active."""
+    old, feb = tmp_path / "jan_feb.csv", tmp_path / "feb.csv"
+    old.write_text(MIXED)
+    feb.write_text(HEADER + "A3,2022-02-03,personal,V1\nA4,2022-02-11,nuisance,V3\n")
+    _load(workspace, old)
+    assert _state(workspace)["status"] == [
+        ("luton-council", 1, 2, 5, 3, {"bad_category": 2, "bad_date": 1}, "2022-01", 2)
+    ]
+    _load(workspace, feb)
+    state = _state(workspace)
+    assert state["log"] == [(str(old), True, 5, 2, 3), (str(feb), True, 2, 2, 0)]
+    assert state["status"] == [("luton-council", 2, 3, 5, 2, {"bad_category": 1, "bad_date": 1}, "2022-01", 2)]
+    assert _rejects_now(workspace) == [("jan_feb.csv", 3, "bad_category"), ("jan_feb.csv", 6, "bad_date")]
+
+
+def test_a_file_is_retired_when_all_its_months_are_covered(workspace: Workspace, tmp_path: Path) -> None:
+    """Once newer files cover every month of a file, it is retired with all its rejects, month-less ones too."""
+    old, jan, feb = tmp_path / "jan_feb.csv", tmp_path / "jan.csv", tmp_path / "feb.csv"
+    old.write_text(MIXED)
+    jan.write_text(HEADER + "A1,2022-01-05,personal,V1\nA2,2022-01-20,nuisance,V2\n")
+    feb.write_text(HEADER + "A3,2022-02-03,personal,V1\nA4,2022-02-11,nuisance,V3\nA9,bad,personal,V9\n")
+    _load(workspace, old)
+    _load(workspace, jan)
+    assert [f for f, *_ in _rejects_now(workspace)] == ["jan_feb.csv", "jan_feb.csv"]  # February and no month
+    _load(workspace, feb)
+    state = _state(workspace)
+    assert [(Path(f).name, active) for f, active, *_ in state["log"]] == [
+        ("jan_feb.csv", False),
+        ("jan.csv", True),
+        ("feb.csv", True),
+    ]
+    assert state["status"] == [("luton-council", 2, 4, 5, 1, {"bad_date": 1}, "2022-01", 2)]
+    assert _rejects_now(workspace) == [("feb.csv", 4, "bad_date")]
+
+
+def test_a_wholly_rejected_file_is_retired_by_its_correction(workspace: Workspace, tmp_path: Path) -> None:
+    """A file with 0 accepted rows whose rejects fall in the months a correction covers is retired by it."""
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text(HEADER + "A1,2022-01-05,Personal Stuff,V1\nA2,2022-02-20,nuisances,V2\n")
+    good.write_text(HEADER + "A1,2022-01-05,personal,V1\nA2,2022-02-20,nuisance,V2\n")
+    first = _load(workspace, bad)
+    assert (first.rows_accepted, first.rows_rejected) == (0, 2)
+    assert _state(workspace)["status"] == [("luton-council", 1, 0, 2, 2, {"bad_category": 2}, None, 0)]
+    _load(workspace, good)
+    state = _state(workspace)
+    assert state["log"] == [(str(bad), False, 2, 0, 2), (str(good), True, 2, 2, 0)]
+    assert state["status"] == [("luton-council", 1, 2, 2, 0, {}, "2022-01", 2)]
+    assert state["rejects"] == 0
+
+
+def test_a_file_holding_nothing_is_retired_by_the_next_file_of_its_agency(workspace: Workspace, tmp_path: Path) -> None:
+    """A file whose rows were all rejected without a readable date is retired by the next file of the same
+    source and agency, not by another agency's file; a file with a month still uncovered is kept."""
+    undated, other_month = tmp_path / "undated.csv", tmp_path / "march.csv"
+    undated.write_text(HEADER + "A1,soon,personal,V1\nA2,,nuisance,V2\n")
+    other_month.write_text(HEADER + "A7,2022-03-05,personal,V1\n")
+    _load(workspace, undated)
+    _load(workspace, other_month, agency="Bedfordshire Police")
+    assert [a for f, a, *_ in _state(workspace)["log"]] == [True, True]
+    _load(workspace, other_month)
+    state = _state(workspace)
+    assert [(Path(f).name, a) for f, a, *_ in state["log"]] == [
+        ("undated.csv", False),
+        ("march.csv", True),
+        ("march.csv", True),
+    ]
+    assert state["rejects"] == 0
+    january = tmp_path / "january_bad.csv"
+    january.write_text(HEADER + "B1,2022-01-05,odd,V1\n")
+    _load(workspace, january)
+    _load(workspace, tmp_path / "march.csv", agency="Someone Else")
+    _load(workspace, _write(tmp_path / "april.csv", HEADER + "C1,2022-04-05,personal,V1\n"))
+    assert _rejects_now(workspace) == [("january_bad.csv", 2, "bad_category")]  # January is still not covered
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -7,7 +7,7 @@ never silently dropped. The heavy work is one GROUP BY in DuckDB; Python only se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -44,6 +44,16 @@ class PoliceCounts:
     outside_area: dict[str, int]
     without_location: dict[str, int]
     agencies: list[str]
+    _index: dict[tuple[str, str | None], dict[str, int]] = field(default_factory=dict)
+
+    def series(self, crime_type: str, ward: str | None) -> dict[str, int]:
+        """Monthly counts of one crime type in one ward (or the whole area when ward is None), indexed once."""
+        if not self._index:
+            for (m, t, w), n in self.by_ward.items():
+                for key in ((t, w), (t, None)):
+                    month_counts = self._index.setdefault(key, {})
+                    month_counts[m] = month_counts.get(m, 0) + n
+        return self._index.get((crime_type, ward), {})
 
 
 def police_months(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -83,8 +93,8 @@ def load_police_counts(con: duckdb.DuckDBPyConnection, area: AreaContext) -> Pol
 
 def _monthly(counts: PoliceCounts, types: set[str], ward: str | None = None) -> dict[str, float]:
     out = {m: 0.0 for m in counts.months}
-    for (m, t, w), n in counts.by_ward.items():
-        if t in types and (ward is None or w == ward):
+    for t in types:
+        for m, n in counts.series(t, ward).items():
             out[m] += n
     return out
 

@@ -5,13 +5,33 @@ with personal columns replaced by keyed pseudonyms, and rejected rows go to ``re
 reason code and a masked value. Rows read = rows accepted + rows rejected, always. A file whose content was loaded
 before is a no-op; a corrected file for the same source, agency and months replaces those rows in the same
 transaction; a process killed mid-load leaves the warehouse as it was before that file.
+
+Line numbers of rejects are physical lines of the file DuckDB read (1-based, header = line 1), where the record
+starts. DuckDB numbers records, so when a file has rejects and its records are not one per line (a malformed row,
+a blank line, a quoted field spanning lines) the starting line of each record is found by a light pass of
+Python's csv module over the file; a file whose records are one per line needs no such pass.
+
+Supersession: each file's rows and rejects belong to its months (a reject whose date cannot be read has none).
+When a newer file of the same source and agency has rows in a month, the older files' rows and rejects of that
+month are removed in the same transaction. A file that no longer holds anything (no rows left, no reject with a
+month left) is retired (``active = false``) when a newer file of the same source and agency is loaded, and its
+remaining rejects go with it. Sources without a month replace rows by key; their rejects count while the file is
+active.
+
+Privacy: while a file with personal columns is loaded, the connection may not spill to disk (DuckDB's
+``temp_directory`` is emptied for the load and restored after), so the cleartext in ``_checked`` never lands in
+``<warehouse>.tmp``; partner files are small. Extracted and transcoded copies live in 0700 temporary folders.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import csv
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,9 +204,39 @@ def load_file(
         result.months = list(months or [])
         return result
 
-    _read_checked(con, contract, match, path, delimiter, today, item.display)
-    _write(con, contract, match, result, key=key, content_hash=content_hash, delimiter=delimiter)
+    personal = any(c.personal for c in contract.columns if c.name in match.mapping)
+    with _no_spill(con, personal, item.display):
+        try:
+            _read_checked(con, contract, match, path, delimiter, today, item.display)
+            _write(con, contract, match, result, key=key, content_hash=content_hash, delimiter=delimiter, path=path)
+        finally:
+            for temp in ("_checked", "_reader_errors", "_reader_scans", "_malformed", "_line_map"):
+                con.execute(f"DROP TABLE IF EXISTS {temp}")
     return result
+
+
+@contextlib.contextmanager
+def _no_spill(con: duckdb.DuckDBPyConnection, personal: bool, display: str) -> Iterator[None]:
+    """While loading personal data, keep DuckDB's temporary data in memory (no spill file beside the warehouse).
+
+    Raises:
+        InputFileError: This connection has already spilled to disk, so spilling can no longer be switched off.
+    """
+    if not personal:
+        yield
+        return
+    previous = str(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+    try:
+        con.execute("SET temp_directory = ''")
+    except duckdb.Error:
+        raise InputFileError(
+            f"{display}: this file holds personal data, and this session has already written temporary data to "
+            "disk; load it in a separate ingest run. Nothing was loaded."
+        ) from None
+    try:
+        yield
+    finally:
+        con.execute(f"SET temp_directory = {sql_str(previous)}")
 
 
 def _read_checked(
@@ -310,6 +360,7 @@ def _write(
     key: bytes,
     content_hash: str,
     delimiter: str,
+    path: Path,
 ) -> None:
     table = contract.name
     stored = dict(_stored_exprs(contract, match, key, result.agency))
@@ -320,7 +371,14 @@ def _write(
         f"list_sort(list(DISTINCT {month}) FILTER (WHERE _reject IS NULL AND {month} IS NOT NULL)) "
         "FROM _checked"
     ).fetchall()[0]
-    reader_errors = con.execute("SELECT count(DISTINCT line) FROM _reader_errors").fetchall()[0][0]
+    con.execute("DROP TABLE IF EXISTS _malformed")
+    con.execute(
+        "CREATE TEMP TABLE _malformed AS SELECT line AS _line, line_byte_position AS _pos, "
+        "CASE WHEN column_name IS NULL OR error_type IN ('TOO MANY COLUMNS', 'LINE SIZE OVER MAXIMUM') "
+        "THEN '(row)' ELSE column_name END AS _column, error_message AS _error "
+        "FROM (SELECT DISTINCT ON (line) * FROM _reader_errors ORDER BY line)"
+    )
+    reader_errors = con.execute("SELECT count(*) FROM _malformed").fetchall()[0][0]
     result.rows_read = int(counts[0]) + int(reader_errors)
     result.rows_accepted = int(counts[1])
     result.rows_rejected = result.rows_read - result.rows_accepted
@@ -328,8 +386,15 @@ def _write(
     if result.rows_read == 0:
         raise InputFileError(f"{result.display}: the file has a header but no data rows; nothing was loaded.")
 
+    con.execute("DROP TABLE IF EXISTS _line_map")
+    con.execute("CREATE TEMP TABLE _line_map (_row BIGINT, line BIGINT)")
+    if result.rows_read > result.rows_accepted:
+        _fix_line_numbers(con, path, delimiter, int(counts[0]), int(reader_errors))
+
     con.execute("BEGIN TRANSACTION")
     try:
+        # Rejects carry the month they belong to (migration for warehouses made before the column existed).
+        con.execute("ALTER TABLE rejects ADD COLUMN IF NOT EXISTS month VARCHAR")
         file_id = con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0]
         result.file_id = int(file_id)
         replaced = _delete_replaced(con, contract, result, stored)
@@ -337,15 +402,16 @@ def _write(
         cols = ", ".join([*(quote_ident(n) for n in names), "_file_id", "_agency", "_month"])
         exprs = ", ".join([*(stored[n] for n in names), str(file_id), sql_str(result.agency), month])
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM _checked WHERE _reject IS NULL")
+        reject_cols = "(file_id, source, agency, file_name, line, column_name, reason, message, value, month)"
         con.execute(
-            "INSERT INTO rejects SELECT ?, ?, ?, ?, _row + 1, _reject.column, _reject.reason, "
-            f"{_message_sql()}, _reject.value FROM _checked WHERE _reject IS NOT NULL",
+            f"INSERT INTO rejects {reject_cols} SELECT ?, ?, ?, ?, {_LINE}, _reject.column, _reject.reason, "
+            f"{_message_sql()}, _reject.value, {month} FROM _checked LEFT JOIN _line_map m USING (_row) "
+            "WHERE _reject IS NOT NULL",
             [file_id, table, result.agency, result.display],
         )
         con.execute(
-            "INSERT INTO rejects SELECT ?, ?, ?, ?, line, coalesce(column_name, ''), 'malformed_row', "
-            "'line ' || line || ': ' || left(error_message, 160), '(not kept)' "
-            "FROM (SELECT DISTINCT ON (line) * FROM _reader_errors ORDER BY line)",
+            f"INSERT INTO rejects {reject_cols} SELECT ?, ?, ?, ?, _line, _column, 'malformed_row', "
+            "'line ' || _line || ': ' || left(_error, 160), '(not kept)', NULL FROM _malformed",
             [file_id, table, result.agency, result.display],
         )
         if result.rows_read != result.rows_accepted + result.rows_rejected:  # pragma: no cover - invariant
@@ -368,18 +434,11 @@ def _write(
                 replaced,
             ],
         )
-        # Earlier files of the same source and agency whose rows have all been replaced are superseded.
-        con.execute(
-            f"UPDATE ingest_log SET active = false WHERE source = ? AND agency = ? AND active AND file_id <> ? "
-            f"AND rows_accepted > 0 AND file_id NOT IN (SELECT DISTINCT _file_id FROM {table})",
-            [table, result.agency, file_id],
-        )
+        _supersede(con, contract, result, int(file_id))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.execute("DROP TABLE IF EXISTS _checked")
     result.rejects_by_reason = dict(
         con.execute(
             "SELECT reason, count(*) FROM rejects WHERE file_id = ? GROUP BY reason ORDER BY reason",
@@ -417,9 +476,109 @@ def _delete_replaced(
     return int(rows[0][0]) if rows else 0
 
 
+def _supersede(con: duckdb.DuckDBPyConnection, contract: Contract, result: LoadResult, file_id: int) -> None:
+    """Older files of the same source and agency: drop their rejects in the months this file covers, and retire
+    those left holding nothing (no rows, no reject with a month), with their remaining rejects."""
+    older = "source = ? AND agency = ? AND file_id <> ?"
+    params: list[object] = [contract.name, result.agency, file_id]
+    if contract.month_column is not None and result.months:
+        con.execute(
+            f"DELETE FROM rejects WHERE {older} AND month IS NOT NULL AND list_contains(?, month)",
+            [*params, result.months],
+        )
+    con.execute(
+        f"UPDATE ingest_log SET active = false WHERE {older} AND active "
+        f"AND file_id NOT IN (SELECT DISTINCT _file_id FROM {contract.name} WHERE _agency = ?) "
+        "AND file_id NOT IN (SELECT DISTINCT file_id FROM rejects WHERE month IS NOT NULL)",
+        [*params, result.agency],
+    )
+    con.execute(
+        f"DELETE FROM rejects WHERE {older} AND file_id IN (SELECT file_id FROM ingest_log WHERE NOT active)",
+        params,
+    )
+
+
+#: The file line of a reject of ``_checked`` (joined with ``_line_map m``, filled by :func:`_fix_line_numbers`).
+_LINE = "coalesce(m.line, _row + 1)"
+
+
+def _count_lines(path: Path) -> int:
+    """Physical lines of a file: its newline characters, plus one for a last line without one."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):  # 1 MB blocks stay in the CPU cache
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _record_starts(path: Path, delimiter: str) -> tuple[list[int], list[int]]:
+    """(line starts, record lines): byte offset of each physical line, and the 1-based line where each non-blank
+    data record starts, as Python's csv module splits the file (as DuckDB does: quotes may span lines)."""
+    offsets: list[int] = []
+
+    def lines() -> Iterator[str]:
+        pos = 0
+        with path.open("rb") as fh:
+            for raw in fh:
+                offsets.append(pos)
+                pos += len(raw)
+                yield raw.decode("utf-8", "replace")
+
+    starts: list[int] = []
+    previous = csv.field_size_limit(1 << 30)
+    try:
+        reader = csv.reader(lines(), delimiter=delimiter)
+        end = 0
+        for i, record in enumerate(reader):
+            first, end = end + 1, reader.line_num
+            if i > 0 and record:  # the header, and blank lines (which DuckDB skips), are not data records
+                starts.append(first)
+    finally:
+        csv.field_size_limit(previous)
+    return offsets, starts
+
+
+def _fix_line_numbers(
+    con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, accepted_records: int, malformed: int
+) -> None:
+    """Make reject line numbers the file lines where their records start (``_line_map`` and ``_malformed``).
+
+    Nothing to do when each record is one line and no record was malformed (the common case: one count of the
+    newlines). Otherwise DuckDB's malformed records are placed by their byte position, and the k-th record DuckDB
+    returned is the k-th record of the file that is not malformed. If Python's and DuckDB's reading of the file
+    disagree on the number of records, the record numbers are kept (best effort).
+    """
+    if malformed == 0 and _count_lines(path) == accepted_records + 1:
+        return
+    try:
+        offsets, starts = _record_starts(path, delimiter)
+    except (csv.Error, OSError):
+        return
+    if len(starts) != accepted_records + malformed:
+        return
+    bad: dict[int, int] = {}  # DuckDB's line number -> record index
+    for duck_line, pos in con.execute("SELECT _line, _pos FROM _malformed").fetchall():
+        if pos is None:
+            return
+        line = bisect.bisect_right(offsets, int(pos))  # the file line holding the byte DuckDB points at
+        bad[int(duck_line)] = bisect.bisect_right(starts, line) - 1  # the record starting at or before it
+    if len(set(bad.values())) != malformed or min(bad.values(), default=0) < 0:
+        return
+    skip = set(bad.values())
+    good = [starts[i] for i in range(len(starts)) if i not in skip]
+    rejected = [r for (r,) in con.execute("SELECT _row FROM _checked WHERE _reject IS NOT NULL").fetchall()]
+    con.execute(
+        "INSERT INTO _line_map SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
+        [rejected, [good[int(r) - 1] for r in rejected]],
+    )
+    for duck_line, index in bad.items():
+        con.execute("UPDATE _malformed SET _line = ? WHERE _line = ?", [starts[index], duck_line])
+
+
 def _message_sql() -> str:
     cases = " ".join(f"WHEN {sql_str(code)} THEN {sql_str(text)}" for code, text in REASONS.items())
     return (
-        "'line ' || (_row + 1) || ', column ' || _reject.column || ': ' || "
+        f"'line ' || ({_LINE}) || ', column ' || _reject.column || ': ' || "
         f"(CASE _reject.reason {cases} ELSE _reject.reason END) || ' (found ' || _reject.value || ')'"
     )

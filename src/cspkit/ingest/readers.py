@@ -105,7 +105,7 @@ def _zip_members(archive: Path, scratch: Path, display: str) -> Iterator[InputFi
                 yield classified
                 continue
             target = scratch / f"zip{i}" / Path(name).name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # inside a 0700 scratch folder
             try:
                 with zf.open(name) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, length=1 << 20)
@@ -147,8 +147,9 @@ def sniff_text(path: Path, display: str) -> TextFormat:
     Raises:
         InputFileError: Empty file, binary content, or no header line.
     """
+    sample = 1 << 16
     with path.open("rb") as fh:
-        head = fh.read(1 << 16)
+        head = fh.read(sample)
     if not head.strip():
         raise InputFileError(f"{display}: the file is empty; nothing was loaded.")
     if b"\x00" in head:
@@ -157,7 +158,7 @@ def sniff_text(path: Path, display: str) -> TextFormat:
         text = head.decode("utf-8-sig")
         encoding = "utf-8"
     except UnicodeDecodeError as exc:
-        if exc.start > len(head) - 4:  # a multi-byte character cut by the 64 KB sample
+        if len(head) == sample and exc.start > len(head) - 4:  # a multi-byte character cut by the sample
             text = head[: exc.start].decode("utf-8-sig")
             encoding = "utf-8"
         else:

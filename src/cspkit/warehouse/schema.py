@@ -115,7 +115,8 @@ META_DDL = [
         column_name VARCHAR,
         reason VARCHAR,
         message VARCHAR,
-        value VARCHAR
+        value VARCHAR,
+        month VARCHAR
     )""",
 ]
 

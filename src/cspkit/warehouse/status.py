@@ -1,4 +1,10 @@
-"""What is loaded: per source and agency, files, rows, months covered and gaps, rejects, last load."""
+"""What is loaded: per source and agency, files, rows, months covered and gaps, rejects, last load.
+
+Everything describes the warehouse now: the rows held, and the rejects of the active files that still count (a
+newer file of the same source and agency covering a month removes the older files' rejects of that month, see
+:mod:`cspkit.ingest.loader`). ``rows_read`` is therefore rows held + rejects counted, not the sum of what each file
+had when it was loaded (that stays in the ingest log).
+"""
 
 from __future__ import annotations
 
@@ -54,8 +60,7 @@ def status(con: duckdb.DuckDBPyConnection) -> list[SourceStatus]:
     out: list[SourceStatus] = []
     groups = query(
         con,
-        "SELECT source, agency, count(*) AS files, sum(rows_read) AS rows_read, "
-        "sum(rows_rejected) AS rows_rejected, max(loaded_at) AS last_loaded "
+        "SELECT source, agency, count(*) AS files, max(loaded_at) AS last_loaded "
         "FROM ingest_log WHERE active GROUP BY ALL ORDER BY source, agency",
     )
     for g in groups:
@@ -75,14 +80,15 @@ def status(con: duckdb.DuckDBPyConnection) -> list[SourceStatus]:
                 [table, g["agency"]],
             ).fetchall()
         )
+        rejected = sum(reasons.values())
         out.append(
             SourceStatus(
                 source=table,
                 agency=g["agency"],
                 files=int(g["files"]),
                 rows=int(rows),
-                rows_read=int(g["rows_read"] or 0),
-                rows_rejected=int(g["rows_rejected"] or 0),
+                rows_read=int(rows) + rejected,
+                rows_rejected=rejected,
                 first_month=months[0] if months else None,
                 last_month=months[-1] if months else None,
                 months=len(months),
