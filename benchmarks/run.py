@@ -520,7 +520,7 @@ def child_findings(args: dict[str, Any]) -> dict[str, Any]:
     raw = ws.connect(read_only=True)
     con = TimedConnection(raw)
     start = time.perf_counter()
-    fs = compute_findings(con, config)  # type: ignore[arg-type]
+    fs = compute_findings(con, config, forecast=bool(args.get("forecast", True)))  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
     raw.close()
     sql_seconds = sum(e["seconds"] for e in con.log)
@@ -568,12 +568,16 @@ def child_report(args: dict[str, Any]) -> dict[str, Any]:
 def bench_findings(opts: Options) -> BenchResult:
     """All findings for one area: the demo workspace, and a force-sized warehouse of ``opts.rows`` police rows."""
     result = BenchResult("findings")
-    area = _measure("findings", {"ws": str(demo_workspace())})
+    demo = str(demo_workspace())
+    area = _measure("findings", {"ws": demo})
     result.measurements["findings, demo area (24 months police + 3 years partners)"] = area
+    no_fc = _measure("findings", {"ws": demo, "forecast": False})
+    result.measurements["  the same without the 12-month forecasts"] = no_fc
     large = _measure("findings", {"ws": str(large_workspace(opts.rows))})
     result.measurements[f"findings, {opts.rows:,}-row police warehouse"] = large
     result.checks = [
         Check("findings for one area (demo)", area["seconds"], TARGET_FINDINGS_AREA_S, False, "s"),
+        Check("findings for one area, no forecasts", no_fc["seconds"], TARGET_FINDINGS_AREA_S, False, "s"),
         Check(f"findings on {opts.rows:,} rows", large["seconds"], TARGET_FINDINGS_LARGE_S, False, "s"),
     ]
     return result
@@ -643,6 +647,12 @@ def print_result(result: BenchResult) -> None:
             f"{name:50} {m['seconds']:>9.2f} {m['cpu_seconds']:>7.1f} {m['rows_per_s']:>12,} "
             f"{m['peak_rss_bytes'] / 1e6:>7,.0f} MB {ratio_count:>8} {ratio_ctas:>9}"
         )
+    for name, m in result.measurements.items():
+        if "duckdb_seconds" in m:
+            print(
+                f"  {name.strip()}: DuckDB {m['duckdb_seconds']:.2f} s, Python {m['python_seconds']:.2f} s; "
+                f"{m['stages']}"
+            )
     for name, m in result.measurements.items():
         if "steps" in m:
             print(f"\n{name}: where the time goes")
