@@ -109,6 +109,13 @@ def _verdict(f: Finding) -> str:
     return f"significant {'rise' if c.direction == 'up' else 'fall'} ({'worse' if worse else 'better'})"
 
 
+def _p_text(p: float | None, omit: bool = False) -> str:
+    """ "; p = 0.02" (or "; p < 0.001") after a verdict; nothing when there is no test or ``omit``."""
+    if p is None or omit:
+        return ""
+    return "; p < 0.001" if p < 0.001 else f"; p = {p:.2g}"
+
+
 def _status(f: Finding) -> str:
     c = f.change
     if c is None or not c.significant or f.good_direction == "none":
@@ -122,6 +129,34 @@ def _small(f: Finding, threshold: int) -> bool:
     return f.unit == "count" and any(0 < v < threshold for v in values)
 
 
+_COUNT_NOUNS = (
+    "offences?|offenders?|people|persons?|victims?|incidents?|referrals?|members?|crimes?|children|perpetrators?|"
+    "reoffenders?|cases?|households?|rows?"
+)
+
+
+def _quotes_small_count(text: str, threshold: int) -> bool:
+    """Whether a sentence quotes a count from 1 to ``threshold - 1``: "3 of 40", "(2)", "4 victims".
+
+    Decimals ("1.4 offences"), percentages and the control-chart rule "2 of 3 beyond 2 sigma" are not counts.
+    """
+    patterns = (
+        r"(?<![\w.,\-–])(\d+)\s+of\s+(?!3 beyond)\d",  # "3 of 40" (not the control-chart rule "2 of 3 beyond")
+        r"\((\d+)\)",  # "(2)"
+        rf"(?<![\w.,\-–])(\d+)\s+(?:{_COUNT_NOUNS})\b",  # "4 victims"
+    )
+    return any(0 < int(m.group(1)) < threshold for p in patterns for m in re.finditer(p, text))
+
+
+def _scrub(text: str, threshold: int) -> str:
+    """Public edition: drop the sentences of a free text that quote a small count."""
+    sentences = re.split(r"(?<=[.;])\s+(?=[A-Z(])", text)
+    kept = [s for s in sentences if not _quotes_small_count(s, threshold)]
+    if len(kept) == len(sentences):
+        return text
+    return " ".join([*kept, f"(A figure below {threshold} is not published.)"]).strip()
+
+
 class _Builder:
     def __init__(self, inp: AssessmentInputs) -> None:
         self.inp = inp
@@ -131,9 +166,17 @@ class _Builder:
     # -- text ---------------------------------------------------------------------------------------------
     def sentence(self, f: Finding) -> str:
         self.used_ids.add(f.id)
-        if self.inp.public and (_small(f, self.inp.suppress_below) or f.small_number):
+        if self.inp.public and (
+            _small(f, self.inp.suppress_below)
+            or f.small_number
+            or _quotes_small_count(f.sentence, self.inp.suppress_below)
+        ):
             return f"{f.title}: the numbers are too small to publish (fewer than {self.inp.suppress_below})."
         return f.sentence
+
+    def scrub(self, text: str) -> str:
+        """Free text built from findings (evidence, reasons): small counts removed in the public edition."""
+        return _scrub(text, self.inp.suppress_below) if self.inp.public else text
 
     def narrative(self, section_id: str, generated: list[str]) -> list[Any]:
         override = self.inp.narrative.get(section_id)
@@ -142,17 +185,22 @@ class _Builder:
         return [Paragraph(t) for t in generated if t]
 
     # -- tables ---------------------------------------------------------------------------------------------
-    def indicator_table(self, findings: list[Finding], caption: str, id_: str, with_rate: bool = True) -> Table:
+    def indicator_table(
+        self, findings: list[Finding], caption: str, id_: str, with_rate: bool = True, compact: bool = False
+    ) -> Table:
+        """Indicators with their test. ``compact`` keeps the counts, the change and the verdict only."""
         cols = [
             Column("indicator", "Indicator"),
             Column("value", "Current", "int"),
             Column("baseline", "Comparison", "int"),
             Column("change", "Change", "percent"),
             Column("ratio", "Rate ratio (95% CI)"),
-            Column("p", "p (adjusted)", "float"),
-            Column("verdict", "Verdict"),
+            Column("verdict", "Verdict (adjusted p)"),
             Column("signal", "Control chart"),
         ]
+        if compact:
+            cols = [c for c in cols if c.key in ("indicator", "value", "baseline", "change")]
+            cols.append(Column("verdict", "Verdict"))
         if with_rate:
             cols.insert(3, Column("rate", "Per 1,000", "rate"))
         rows = []
@@ -171,8 +219,7 @@ class _Builder:
                         if c is not None and c.rate_ratio is not None and c.ci_low is not None and c.ci_high is not None
                         else ""
                     ),
-                    "p": c.p_adjusted if c is not None else None,
-                    "verdict": _verdict(f),
+                    "verdict": _verdict(f) + _p_text(c.p_adjusted if c is not None else None, compact),
                     "signal": f"{f.spc.rule} ({f.spc.month})" if f.spc else "none",
                 }
             )
@@ -190,7 +237,11 @@ class _Builder:
         int_cols = [c.key for c in table.columns if c.kind == "int"]
         if not int_cols or not table.rows:
             return table
-        frame = pd.DataFrame([[round(r.get(k) or 0) for k in int_cols] for r in table.rows], columns=int_cols)
+
+        def count(value: Any) -> int:
+            return round(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+        frame = pd.DataFrame([[count(r.get(k)) for k in int_cols] for r in table.rows], columns=int_cols)
         result = suppress_table(frame, threshold=self.inp.suppress_below, secondary=True)
         derived = [c.key for c in table.columns if c.kind in ("float", "percent", "rate")] + ["ratio"]
         rows = []
@@ -205,6 +256,8 @@ class _Builder:
                 for k in derived:
                     if k in new:
                         new[k] = "–"
+                if isinstance(new.get("verdict"), str):  # a p-value with the other count could give a count away
+                    new["verdict"] = re.sub(r"; p [<=] \S+$", "", new["verdict"])
             rows.append(new)
         note = (table.note + " " if table.note else "") + (
             f"Counts from 1 to {self.inp.suppress_below - 1} are shown as <{self.inp.suppress_below}; cells marked * "
@@ -283,10 +336,19 @@ class _Builder:
             hot = [p["lsoa"] for p in f.extra.get("persistent", [])]
         suppressed = [c for c, v in counts.items() if 0 < v < self.inp.suppress_below] if self.inp.public else []
         label = "Incidents in the period"
-        svg = choropleth_svg(counts, self.inp.boundaries_lsoa, title, label, hotspots=hot, suppressed=suppressed)
-        png = choropleth_png(counts, self.inp.boundaries_lsoa, title, label, hotspots=hot, suppressed=suppressed)
+        bounds = self.inp.boundaries_lsoa
+        if "name" in bounds:  # "005C" rather than "Central Bedfordshire 005C" in the legend's hotspot list
+            prefix = f"{self.fs.area.name} "
+            bounds = bounds.assign(name=[str(n).removeprefix(prefix) for n in bounds["name"]])
+        svg = choropleth_svg(counts, bounds, title, label, hotspots=hot, suppressed=suppressed)
+        png = choropleth_png(counts, bounds, title, label, hotspots=hot, suppressed=suppressed)
         self.used_ids.add(f.id)
-        alt = f"Map of {title.lower()} by LSOA in {self.fs.area.name}; {len(hot)} LSOAs outlined as hotspots."
+        alt = f"Map of {title[:1].lower() + title[1:]} in {self.fs.area.name}; {len(hot)} LSOAs outlined as hotspots."
+        if suppressed:
+            alt += (
+                f" {len(suppressed)} LSOAs with fewer than {self.inp.suppress_below} incidents are hatched grey "
+                "(suppressed)."
+            )
         return Figure(
             svg=svg,
             png=png,
@@ -446,7 +508,7 @@ def _executive_summary(b: _Builder) -> Section:
                             Column("robustness", "Robustness (weights ±20%, harm index)"),
                             Column("flags", "Flags (not scored)"),
                         ],
-                        rows[:10],
+                        rows[:6],  # the full ranking is in appendix C
                         caption="Top of the priority ranking",
                         id="summary-ranking",
                         provenance=Provenance(sources=["scoring matrix (appendix C)"], definition=pr.matrix.label),
@@ -460,17 +522,32 @@ def _executive_summary(b: _Builder) -> Section:
         if ".ward." not in f.id and f.change is not None and f.change.significant and f.unit == "count"
     ]
     significant.sort(key=lambda f: abs(f.change.absolute) if f.change else 0, reverse=True)
-    changes = [f"- {b.sentence(f)}" for f in significant[:8]]
-    sub.append(
-        Section(
-            "summary-changes",
-            "The most important significant changes",
-            b.narrative(
+    top = significant[:8]
+    change_blocks: list[Any]
+    if top:
+        worse = sum(1 for f in top if _status(f) == "red")
+        change_blocks = [
+            *b.narrative(
                 "summary-changes",
-                ["\n".join(changes) if changes else "No indicator changed significantly compared with the baseline."],
+                [
+                    f"{len(significant)} area indicators changed significantly; the {len(top)} largest changes "
+                    f"are below ({worse} for the worse, {len(top) - worse} for the better). The chapters give "
+                    "the detail, the rates per 1,000 and the confidence intervals."
+                ],
             ),
+            b.indicator_table(
+                top,
+                "The largest significant changes",
+                "summary-changes-table",
+                with_rate=False,
+                compact=True,
+            ),
+        ]
+    else:
+        change_blocks = b.narrative(
+            "summary-changes", ["No indicator changed significantly compared with the baseline."]
         )
-    )
+    sub.append(Section("summary-changes", "The most important significant changes", change_blocks))
     prev = b.inp.previous_recommendations
     if prev:
         counts: dict[str, int] = {}
@@ -556,7 +633,7 @@ def _introduction(b: _Builder) -> Section:
                             Column("status", "Status"),
                             Column("evidence", "Evidence or action"),
                         ],
-                        b.inp.checklist,
+                        [{**r, "evidence": b.scrub(str(r.get("evidence") or ""))} for r in b.inp.checklist],
                         caption="Statutory content of the assessment (SI 2007/1830 reg. 5)",
                         id="checklist",
                     )
@@ -585,7 +662,7 @@ def _performance(b: _Builder) -> Section:
                         Column("rag", "RAG"),
                         Column("reason", "Why"),
                     ],
-                    b.inp.performance,
+                    [_performance_row(r, b) for r in b.inp.performance],
                     caption=f"Local performance indicators, {b.inp.performance_label}",
                     id="performance",
                     note="RAG: red only for a significant move the wrong way or a target missed by more than its "
@@ -608,6 +685,21 @@ def _performance(b: _Builder) -> Section:
         [*b.narrative("performance", []), *blocks],
         xlsx_sheet="Performance",
     )
+
+
+_PERFORMANCE_VALUES = ("value", "last_year", "ytd", "ytd_last_year")
+
+
+def _performance_row(row: dict[str, Any], b: _Builder) -> dict[str, Any]:
+    """A performance row as printed: a rate indicator's values as percentages (the columns hold counts)."""
+    out = dict(row)
+    values = [row.get(k) for k in _PERFORMANCE_VALUES]
+    if any(isinstance(v, float) and not v.is_integer() for v in values):
+        for k in _PERFORMANCE_VALUES:
+            v = row.get(k)
+            out[k] = f"{v:.1%}" if isinstance(v, int | float) else v
+    out["reason"] = b.scrub(str(row.get("reason") or ""))
+    return out
 
 
 def _crime_chapter(b: _Builder) -> Section:
@@ -717,6 +809,27 @@ def _asb_chapter(b: _Builder) -> Section | None:
     return Section("asb", "Anti-social behaviour", blocks, sub, xlsx_sheet="ASB")
 
 
+def _sentences(b: _Builder, findings: list[Finding]) -> list[str]:
+    """The findings' sentences; in the public edition the too-small ones are named together in one sentence."""
+    texts: list[tuple[Finding, str]] = []
+    small: list[tuple[Finding, str]] = []
+    for f in findings:
+        text = b.sentence(f)
+        (small if text.endswith("too small to publish (fewer than " + f"{b.inp.suppress_below}).") else texts).append(
+            (f, text)
+        )
+    out = [t for _, t in texts]
+    if len(small) == 1:
+        out.append(small[0][1])
+    elif small:
+        names = "; ".join(f.title for f, _ in small)
+        out.append(f"Not published because the numbers are too small (fewer than {b.inp.suppress_below}): {names}.")
+    return out
+
+
+_COHORTS = {"iom": "IOM cohort", "ppo": "PPO cohort"}
+
+
 def _reoffending_chapter(b: _Builder) -> Section | None:
     findings = b.findings_of("reoffending.")
     if not findings:
@@ -727,10 +840,24 @@ def _reoffending_chapter(b: _Builder) -> Section | None:
         "People join an offender-management programme when their offending is at a peak, so some fall in their "
         "offending would happen anyway. Read before/after falls as an upper bound of the programme's effect.",
     )
+    groups: dict[str, list[Finding]] = {"": []}
+    for f in findings:
+        cohort = f.id.split(".")[1]
+        groups.setdefault(cohort if cohort in _COHORTS else "", []).append(f)
+    main = groups.pop("")
+    subsections = [
+        Section(
+            f"reoffending-{key}",
+            f"The {_COHORTS[key]}",
+            b.narrative(f"reoffending-{key}", _sentences(b, group)),
+        )
+        for key, group in groups.items()
+    ]
     return Section(
         "reoffending",
         "Reducing reoffending",
-        [*b.narrative("reoffending", [b.sentence(f) for f in findings]), caution],
+        [*b.narrative("reoffending", _sentences(b, main)), caution],
+        subsections,
         xlsx_sheet="Reoffending",
     )
 
@@ -872,7 +999,14 @@ def _appendix_previous(b: _Builder) -> Section:
     return Section(
         "appendix-previous",
         "Appendix B: Last year's recommendations",
-        [Table(cols, rows, caption="Previous recommendations and their status", id="previous-recommendations")],
+        [
+            Table(
+                cols,
+                [{**r, "evidence": b.scrub(str(r.get("evidence") or ""))} for r in rows],
+                caption="Previous recommendations and their status",
+                id="previous-recommendations",
+            )
+        ],
         xlsx_sheet="B Previous recs",
     )
 
@@ -906,12 +1040,7 @@ def _appendix_matrix(b: _Builder) -> Section:
                     "issue": row.label,
                     "criterion": c.label,
                     "score": cell.score if cell else None,
-                    "evidence": (
-                        (cell.explanation or "")
-                        + (f" (judged by {cell.who}, {cell.when})" if cell and cell.who else "")
-                        if cell
-                        else "missing"
-                    ),
+                    "evidence": b.scrub(_evidence_text(cell, c.key, pr)) if cell else "missing",
                 }
             )
         rows.append(r)
@@ -963,6 +1092,18 @@ def _appendix_matrix(b: _Builder) -> Section:
     return Section("appendix-matrix", "Appendix C: Scoring matrix", blocks, xlsx_sheet="C Scoring matrix")
 
 
+def _evidence_text(cell: Any, criterion: str, pr: Any) -> str:
+    """A matrix cell's explanation; public concern cites the public_views source it comes from."""
+    text = cell.explanation or ""
+    views = getattr(pr, "views", None)
+    if criterion == "public_concern" and views is not None and getattr(views, "loaded", False):
+        cite = f" Source: public_views, {views.source or 'residents survey'} ({views.year})."
+        text = text.replace(" No finding ids were given.", "").rstrip() + cite
+    if cell.who:
+        text += f" (judged by {cell.who}, {cell.when})"
+    return text
+
+
 def _appendix_new(b: _Builder) -> Section:
     rows = b.inp.new_recommendations
     if not rows:
@@ -976,6 +1117,7 @@ def _appendix_new(b: _Builder) -> Section:
         Column("evidence", "Evidence"),
         Column("owner", "Suggested owner"),
     ]
+    rows = [{**r, "evidence": b.scrub(str(r.get("evidence") or ""))} for r in rows]
     return Section(
         "appendix-new",
         "Appendix D: New recommendations",
