@@ -12,15 +12,11 @@ MakeCandidate = Callable[..., CandidateInputs]
 
 
 def _judgement(value: int | float | str) -> Judgement:
-    return Judgement(
-        value=value, why="agreed at the strategic board workshop", who="CSP board", when="2024-05-14"
-    )
+    return Judgement(value=value, why="agreed at the strategic board workshop", who="CSP board", when="2024-05-14")
 
 
 def _evidence(value: int | float | str) -> EvidenceValue:
-    return EvidenceValue(
-        value=None, score_input=value, finding_ids=["test.finding"], explanation="hand-made input"
-    )
+    return EvidenceValue(value=None, score_input=value, finding_ids=["test.finding"], explanation="hand-made input")
 
 
 def make_inputs(

@@ -129,9 +129,7 @@ def test_public_concern_share(vthpc: Matrix, share: float | None, level: int | N
 
 def test_public_concern_words_and_refusal(vthpc: Matrix) -> None:
     criterion = vthpc.criterion("public_concern")
-    quiet = CandidateEvidence(
-        "x", "Shoplifting", public_concern_share=0.0, finding_ids=["views.2024.shoplifting"]
-    )
+    quiet = CandidateEvidence("x", "Shoplifting", public_concern_share=0.0, finding_ids=["views.2024.shoplifting"])
     value = RULES["public_concern_share"](criterion, quiet, [quiet])
     assert value is not None
     assert value.explanation.startswith("Shoplifting was not mentioned by residents, so Public concern is 1")
@@ -173,9 +171,7 @@ def _vulnerability_matrix(levels: int) -> Matrix:
         (None, None, None, None),
     ],
 )
-def test_vulnerability(
-    repeat: float | None, high_risk: float | None, five: int | None, three: str | None
-) -> None:
+def test_vulnerability(repeat: float | None, high_risk: float | None, five: int | None, three: str | None) -> None:
     candidate = CandidateEvidence("asb", "ASB", repeat_share=repeat, high_risk_share=high_risk)
     for levels, expected in ((5, five), (3, three)):
         matrix = _vulnerability_matrix(levels)
@@ -186,9 +182,7 @@ def test_vulnerability(
 def test_rule_scale_sizes_are_validated() -> None:
     config = preset_config("vthpc")
     config["criteria"][1]["scale"] = config["criteria"][1]["scale"][:4]  # trend needs five levels
-    with pytest.raises(
-        Exception, match=r"criteria\[1\]\.scale has 4 levels but rule 'trend_significance' fills 5"
-    ):
+    with pytest.raises(Exception, match=r"criteria\[1\]\.scale has 4 levels but rule 'trend_significance' fills 5"):
         load_matrix(config)
 
 

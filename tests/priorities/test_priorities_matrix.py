@@ -26,9 +26,7 @@ from cspkit.priorities import (
 # ------------------------------------------------------------------------------------ VTHPC worked example
 
 
-def test_vthpc_worked_example_totals_bands_and_ranks(
-    vthpc: Matrix, worked_examples: list[CandidateInputs]
-) -> None:
+def test_vthpc_worked_example_totals_bands_and_ranks(vthpc: Matrix, worked_examples: list[CandidateInputs]) -> None:
     ranking = score(vthpc, worked_examples)
 
     expected = {
@@ -134,9 +132,7 @@ def test_grid4x4(
 # ------------------------------------------------------------------------------------ missing inputs
 
 
-def test_missing_judgement_is_listed_unranked_and_named(
-    vthpc: Matrix, worked_examples: list[CandidateInputs]
-) -> None:
+def test_missing_judgement_is_listed_unranked_and_named(vthpc: Matrix, worked_examples: list[CandidateInputs]) -> None:
     del worked_examples[0].judgements["partnership_value"]  # ASB
     ranking = score(vthpc, worked_examples)
 
@@ -167,9 +163,7 @@ def test_missing_evidence_is_named(vthpc: Matrix, worked_examples: list[Candidat
     assert "Shoplifting (shoplifting): no evidence for Public concern (public_concern)" in message
 
 
-def test_describe_missing_is_empty_when_complete(
-    vthpc: Matrix, worked_examples: list[CandidateInputs]
-) -> None:
+def test_describe_missing_is_empty_when_complete(vthpc: Matrix, worked_examples: list[CandidateInputs]) -> None:
     assert describe_missing(score(vthpc, worked_examples)) == ""
 
 
@@ -177,16 +171,12 @@ def test_describe_missing_is_empty_when_complete(
 
 
 def test_judgement_without_why_is_refused(vthpc: Matrix, worked_examples: list[CandidateInputs]) -> None:
-    worked_examples[1].judgements["partnership_value"] = Judgement(
-        5, why="  ", who="board", when="2024-05-14"
-    )
+    worked_examples[1].judgements["partnership_value"] = Judgement(5, why="  ", who="board", when="2024-05-14")
     with pytest.raises(AnalysisError, match=r"partnership_value.*'why'"):
         score(vthpc, worked_examples)
 
 
-def test_evidence_without_explanation_is_refused(
-    vthpc: Matrix, worked_examples: list[CandidateInputs]
-) -> None:
+def test_evidence_without_explanation_is_refused(vthpc: Matrix, worked_examples: list[CandidateInputs]) -> None:
     worked_examples[1].evidence["harm"] = EvidenceValue(value=90.0, score_input=5, finding_ids=["x"])
     with pytest.raises(AnalysisError, match=r"harm.*no explanation"):
         score(vthpc, worked_examples)
@@ -218,12 +208,8 @@ def test_duplicate_candidate_is_refused(vthpc: Matrix, worked_examples: list[Can
 # ------------------------------------------------------------------------------------ overrides and output
 
 
-def test_overrides_are_shown_and_never_added(
-    vthpc: Matrix, vthpc_candidate: Callable[..., CandidateInputs]
-) -> None:
-    flagged = vthpc_candidate(
-        "shoplifting", 3, 3, 1, 1, 2, overrides=["statutory duty", "domestic homicide review"]
-    )
+def test_overrides_are_shown_and_never_added(vthpc: Matrix, vthpc_candidate: Callable[..., CandidateInputs]) -> None:
+    flagged = vthpc_candidate("shoplifting", 3, 3, 1, 1, 2, overrides=["statutory duty", "domestic homicide review"])
     row = score(vthpc, [flagged]).rows[0]
     assert row.total == 1.85
     assert row.band == "Business as usual"

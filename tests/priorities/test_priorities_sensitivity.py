@@ -88,9 +88,7 @@ def test_morile_and_grid_run(inputs_for: Callable[..., CandidateInputs]) -> None
         "vulnerability": "high", "likelihood": 5, "capacity": 2, "capability": 2, "confidence": "M",
     }  # fmt: skip
     low = {**levels, "physical": 0, "psychological": 1, "vulnerability": "none", "likelihood": 1}
-    result = sensitivity(
-        morile, [inputs_for(morile, "da", levels), inputs_for(morile, "x", low)], runs=200, top_n=1
-    )
+    result = sensitivity(morile, [inputs_for(morile, "da", levels), inputs_for(morile, "x", low)], runs=200, top_n=1)
     assert result.row("da").share_top_n == 1.0
 
 
@@ -105,9 +103,7 @@ def test_settings_and_sets_are_checked(vthpc: Matrix, worked_examples: list[Cand
 
 def test_fast_enough(vthpc: Matrix, vthpc_candidate: Callable[..., CandidateInputs]) -> None:
     candidates = [
-        vthpc_candidate(
-            f"c{i}", 1 + i % 5, 1 + (i * 3) % 5, 1 + (i * 7) % 5, 1 + (i * 2) % 5, 1 + (i * 4) % 5
-        )
+        vthpc_candidate(f"c{i}", 1 + i % 5, 1 + (i * 3) % 5, 1 + (i * 7) % 5, 1 + (i * 2) % 5, 1 + (i * 4) % 5)
         for i in range(20)
     ]
     alternative = [vthpc_candidate(c.key, 3, 3, 3, 3, 3) for c in candidates]
