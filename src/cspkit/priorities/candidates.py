@@ -131,6 +131,9 @@ def assemble_candidates(
     population = fs.area.total_population()
     out: list[CandidateEvidence] = []
 
+    # public concern is evidence from the residents' survey, not a finding: cite the source itself
+    views_cited = [f"public_views {views.year} ({views.source})"] if views.loaded else []
+
     def concern(key: str) -> float | None:
         if not views.loaded:
             return None
@@ -162,6 +165,7 @@ def assemble_candidates(
                     "rate": [f.id],
                     "change": [f.id],
                     "harm_rate": [f.id, "crime.harm.total"],
+                    "public_concern_share": views_cited,
                 },
             )
         )
@@ -200,6 +204,7 @@ def assemble_candidates(
                     "harm_rate": [*_ids(volume), f"harm: {note}"],
                     "repeat_share": _ids(repeat),
                     "high_risk_share": _ids(risk),
+                    "public_concern_share": views_cited,
                 },
             )
         )
@@ -221,7 +226,12 @@ def assemble_candidates(
                 rate=found.rate if found.rate is not None else per_1000(found.value),
                 change=found.change,
                 public_concern_share=concern(key),
-                finding_ids=[found.id],
+                finding_ids={
+                    "count": [found.id],
+                    "rate": [found.id],
+                    "change": [found.id],
+                    "public_concern_share": views_cited,
+                },
             )
         )
     return out

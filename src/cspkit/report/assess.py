@@ -247,6 +247,7 @@ def _extras(con: Any, ws: Workspace, fs: FindingSet, priorities: Any) -> dict[st
         performance = [
             {
                 "indicator": r["indicator"],
+                "unit": r["unit"],
                 "value": r["quarter"],
                 "last_year": r["quarter_last_year"],
                 "ytd": r["ytd"],

@@ -693,8 +693,14 @@ _PERFORMANCE_VALUES = ("value", "last_year", "ytd", "ytd_last_year")
 def _performance_row(row: dict[str, Any], b: _Builder) -> dict[str, Any]:
     """A performance row as printed: a rate indicator's values as percentages (the columns hold counts)."""
     out = dict(row)
+    out.pop("unit", None)
     values = [row.get(k) for k in _PERFORMANCE_VALUES]
-    if any(isinstance(v, float) and not v.is_integer() for v in values):
+    proportion = (
+        row["unit"] == "proportion"
+        if "unit" in row
+        else any(isinstance(v, float) and not v.is_integer() for v in values)
+    )
+    if proportion:
         for k in _PERFORMANCE_VALUES:
             v = row.get(k)
             out[k] = f"{v:.1%}" if isinstance(v, int | float) else v
