@@ -824,7 +824,10 @@ def _sentences(b: _Builder, findings: list[Finding]) -> list[str]:
         (small if text.endswith("too small to publish (fewer than " + f"{b.inp.suppress_below}).") else texts).append(
             (f, text)
         )
-    out = [t for _, t in texts]
+    out: list[str] = []
+    for _, t in texts:
+        if t not in out:  # several findings can share one sentence (e.g. a follow-up not yet possible)
+            out.append(t)
     if len(small) == 1:
         out.append(small[0][1])
     elif small:
@@ -855,16 +858,68 @@ def _reoffending_chapter(b: _Builder) -> Section | None:
         Section(
             f"reoffending-{key}",
             f"The {_COHORTS[key]}",
-            b.narrative(f"reoffending-{key}", _sentences(b, group)),
+            [
+                *b.narrative(f"reoffending-{key}", _sentences(b, _key_reoffending(group))),
+                _measures_table(b, group, f"Reoffending measures: the {_COHORTS[key]}", f"reoffending-{key}-table"),
+            ],
         )
         for key, group in groups.items()
     ]
     return Section(
         "reoffending",
         "Reducing reoffending",
-        [*b.narrative("reoffending", _sentences(b, main)), caution],
+        [
+            *b.narrative("reoffending", _sentences(b, _key_reoffending(main))),
+            caution,
+            _measures_table(b, main, "Reoffending measures: all cohorts", "reoffending-table"),
+        ],
         subsections,
         xlsx_sheet="Reoffending",
+    )
+
+
+#: The reoffending measures told in words; the others are in the chapter's table.
+_KEY_REOFFENDING = ("reoffences_per_reoffender", "binary_rate", "before_after_change", "followup.binary_rate")
+
+
+def _key_reoffending(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if any(f.id.endswith("." + k) for k in _KEY_REOFFENDING)]
+
+
+def _measures_table(b: _Builder, findings: list[Finding], caption: str, id_: str) -> Table:
+    """One row per finding: its value and comparison as printed, and the verdict (a compact chapter table)."""
+
+    def shown(f: Finding, value: float | None) -> str:
+        if value is None:
+            return ""
+        if b.inp.public and (f.small_number or _small(f, b.inp.suppress_below)):
+            return f"<{b.inp.suppress_below}" if f.unit == "count" else "not published"
+        if f.unit == "proportion":
+            return f"{value:.0%}"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+    rows = []
+    for f in findings:
+        b.used_ids.add(f.id)
+        rows.append(
+            {
+                "measure": f.title,
+                "value": shown(f, f.value),
+                "baseline": shown(f, f.baseline),
+                "verdict": _verdict(f) if f.change is not None else "",
+            }
+        )
+    return Table(
+        [
+            Column("measure", "Measure"),
+            Column("value", "Current"),
+            Column("baseline", "Comparison"),
+            Column("verdict", "Verdict"),
+        ],
+        rows,
+        caption=caption,
+        id=id_,
+        provenance=_prov(findings),
     )
 
 
