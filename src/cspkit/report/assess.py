@@ -128,13 +128,15 @@ def assess(
         sources = _data_source_rows(con)
     finally:
         con.close()
-    boundaries = None
-    try:
-        from cspkit.findings.boundaries import load_boundaries
+    from cspkit.errors import AnalysisError
+    from cspkit.findings.boundaries import load_boundaries
 
-        boundaries = load_boundaries(fs.area.codes, "lsoa")
-    except Exception:  # no boundaries for this area: maps are left out (the findings say so)
-        boundaries = None
+    boundaries: dict[str, Any] = {}
+    for level in ("lsoa", "ward"):
+        try:
+            boundaries[level] = load_boundaries(fs.area.codes, level)
+        except AnalysisError:  # no boundaries bundled for this area: maps are left out (the findings say so)
+            boundaries[level] = None
     public = edition == "public"
     marking = (
         str(config.get("disclosure.public_marking")) if public else str(config.get("partnership.protective_marking"))
@@ -151,7 +153,8 @@ def assess(
             priorities=priorities,
             data_sources=sources,
             narrative=narrative_files(ws.narrative_dir),
-            boundaries_lsoa=boundaries,
+            boundaries_lsoa=boundaries["lsoa"],
+            boundaries_ward=boundaries["ward"],
             **extras,
         )
     )

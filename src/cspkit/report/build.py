@@ -62,6 +62,7 @@ class AssessmentInputs:
         performance: Local indicator rows (quarterly pack), if computed.
         narrative: Section id -> analyst Markdown (replaces the generated text of that section).
         boundaries_lsoa: LSOA boundaries for maps, if available.
+        boundaries_ward: Ward boundaries for maps, if available.
         date: Publication date.
     """
 
@@ -79,6 +80,7 @@ class AssessmentInputs:
     performance_label: str = ""
     narrative: dict[str, str] = field(default_factory=dict)
     boundaries_lsoa: Any | None = None
+    boundaries_ward: Any | None = None
     date: str = field(default_factory=lambda: dt.date.today().isoformat())
 
     @property
@@ -356,6 +358,49 @@ class _Builder:
             caption=title,
             provenance=_prov(
                 [f], "Counts by LSOA; outlined: Gi* hot spots (or persistent top-10% LSOAs). " + OS_BOUNDARIES
+            ),
+        )
+
+    def ward_map(self, prefix: str, suffix: str, title: str) -> Figure | None:
+        """Rate per 1,000 residents by ward; wards with a significant rise (the wrong way) outlined."""
+        bounds = self.inp.boundaries_ward
+        if bounds is None:
+            return None
+        findings = [f for f in self.fs.findings if f.id.startswith(f"{prefix}.ward.") and f.id.endswith(suffix)]
+        if not findings:
+            return None
+        from cspkit.report.maps import choropleth_png, choropleth_svg
+
+        rates = {f.area: f.rate for f in findings if f.rate is not None}
+        if not rates:
+            return None
+        rising = [
+            f.area
+            for f in findings
+            if f.change is not None
+            and f.change.significant
+            and f.change.direction == "up"
+            and f.good_direction == "down"
+        ]
+        small = [f.area for f in findings if f.value is not None and 0 < f.value < self.inp.suppress_below]
+        suppressed = small if self.inp.public else []
+        label = "Per 1,000 residents"
+        svg = choropleth_svg(rates, bounds, title, label, hotspots=rising, suppressed=suppressed)
+        png = choropleth_png(rates, bounds, title, label, hotspots=rising, suppressed=suppressed)
+        self.used_ids.update(f.id for f in findings)
+        alt = (
+            f"Map of {title[:1].lower() + title[1:]} by ward in {self.fs.area.name}; {len(rising)} wards with a "
+            "statistically significant rise are outlined."
+        )
+        return Figure(
+            svg=svg,
+            png=png,
+            alt=alt,
+            caption=title,
+            provenance=_prov(
+                findings[:1],
+                "Rate per 1,000 residents (mid-year population) by ward; outlined: wards whose count rose "
+                "significantly (exact test, Benjamini-Hochberg across wards). " + OS_BOUNDARIES,
             ),
         )
 
@@ -743,6 +788,9 @@ def _crime_chapter(b: _Builder) -> Section:
         fig = b.hotspot_map("crime.all.hotspots", "All crime by LSOA")
         if fig:
             blocks.append(fig)
+    wmap = b.ward_map("crime.all", ".count", "All crime per 1,000 residents by ward")
+    if wmap:
+        blocks.append(wmap)
     ward = b.ward_table("crime.all", ".count", "All crime by ward", "crime-wards")
     if ward:
         blocks.append(ward)
@@ -805,6 +853,9 @@ def _asb_chapter(b: _Builder) -> Section | None:
         fig = b.hotspot_map("asb.hotspots", "Police-recorded ASB by LSOA")
         if fig:
             places.append(fig)
+    wmap = b.ward_map("asb", ".count", "Police-recorded ASB per 1,000 residents by ward")
+    if wmap:
+        places.append(wmap)
     ward = b.ward_table("asb", ".count", "Police-recorded ASB by ward", "asb-wards")
     if ward:
         places.append(ward)
@@ -940,8 +991,9 @@ def _da_chapter(b: _Builder) -> Section | None:
     if marac:
         sub.append(Section("da-marac", "MARAC", b.narrative("da-marac", [b.sentence(f) for f in marac])))
     ward = b.ward_table("da", ".incidents", "Domestic abuse incidents by ward", "da-wards")
+    wmap = b.ward_map("da", ".incidents", "Domestic abuse incidents per 1,000 residents by ward")
     if ward:
-        sub.append(Section("da-wards", "Where domestic abuse is reported", [ward]))
+        sub.append(Section("da-wards", "Where domestic abuse is reported", [x for x in (wmap, ward) if x is not None]))
     return Section("domestic-abuse", "Domestic abuse", blocks, sub, xlsx_sheet="Domestic abuse")
 
 
@@ -987,6 +1039,9 @@ def _priority_chapters(b: _Builder) -> list[Section]:
         hot = b.fs.get(f"crime.{key}.hotspots")
         if hot is not None:
             blocks.append(Paragraph(b.sentence(hot)))
+        wmap = b.ward_map(f"crime.{key}", ".count", f"{f.title} per 1,000 residents by ward")
+        if wmap:
+            blocks.append(wmap)
         ward = b.ward_table(f"crime.{key}", ".count", f"{f.title} by ward", f"ward-{key}")
         if ward:
             blocks.append(ward)
