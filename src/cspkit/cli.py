@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cspkit.errors import CspkitError
+from cspkit.errors import AnalysisError, CspkitError, WorkspaceError
 from cspkit.workspace import Workspace, find_workspace, init_workspace
 
 app = typer.Typer(
@@ -74,6 +74,17 @@ def _workspace(path: Path | None) -> Workspace:
     return find_workspace(path)
 
 
+def _warn_key_permissions(ws: Workspace) -> None:
+    from cspkit.privacy.keys import key_permissions_ok
+
+    if ws.key_path.exists() and not key_permissions_ok(ws.key_path):
+        err_console.print(
+            f"[bold yellow]Warning:[/] the key file {ws.key_path} can be read by other users; "
+            f"restrict it with: chmod 600 {ws.key_path}",
+            highlight=False,
+        )
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -104,6 +115,13 @@ def ingest(
     source: Annotated[str | None, typer.Option("--source", help="Source name (default: detected).")] = None,
     agency: Annotated[str | None, typer.Option("--agency", help="Agency that supplied the files.")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: first).")] = None,
+    accept_new_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-key",
+            help="Load even though the key file is not the one earlier pseudonyms were made with (they will not link).",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -119,9 +137,12 @@ def ingest(
         get_contract(source)
     con = ws.connect()
     try:
-        warning = ws.check_key(con)
-        if warning:
-            err_console.print(f"[bold yellow]Warning:[/] {warning}")
+        _warn_key_permissions(ws)
+        mismatch = ws.check_key(con)
+        if mismatch and not accept_new_key:
+            raise WorkspaceError(mismatch + " Nothing was loaded; pass --accept-new-key to load anyway.")
+        if mismatch:
+            err_console.print(f"[bold yellow]Warning:[/] {mismatch}")
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -149,6 +170,9 @@ def ingest(
     else:
         _print_ingest(report)
     if report.errors:
+        raise typer.Exit(1)
+    if not report.loaded:
+        err_console.print("[bold red]Error:[/] no data file was found to load (CSV, XLSX or Parquet).", highlight=False)
         raise typer.Exit(1)
 
 
@@ -207,6 +231,7 @@ def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 
     ws = _workspace(workspace)
     cfg = ws.config()
+    _warn_key_permissions(ws)
     con = ws.connect(read_only=True)
     try:
         entries = load_status(con)
@@ -388,6 +413,8 @@ def findings(
     items = fs.findings
     if area:
         items = [f for f in items if f.area == area]
+        if not items:
+            raise AnalysisError(f"No finding for area {area!r}: use the partnership's code or one of its ward codes.")
     if as_json:
         data = fs.to_dict()
         data["findings"] = [f.to_dict() for f in items]
@@ -554,6 +581,8 @@ def assess(
 
     ws = _workspace(workspace)
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    if edition == "public" and "json" in wanted:
+        err_console.print("Note: findings.json is not written for the public edition (its numbers are not suppressed).")
     with console.status("Building the assessment...") as spinner:
         result = run_assess(
             ws,

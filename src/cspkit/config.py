@@ -222,6 +222,9 @@ SETTINGS: tuple[Setting, ...] = (
 
 _BY_KEY = {s.key: s for s in SETTINGS}
 
+#: Tables of cspkit.toml owned by other stages (local indicators, extra candidates, the scoring matrix).
+EXTRA_TABLES = ("indicators", "candidates", "matrix")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -303,6 +306,15 @@ def load_config(path: Path) -> Config:
         value = table.get(setting.name, setting.default)
         values[setting.key] = _check(setting, value, str(path))
     extra = {k: v for k, v in data.items() if k not in sections}
+    for name in extra:
+        if name not in EXTRA_TABLES:
+            import difflib
+
+            close = difflib.get_close_matches(name, [*sections, *EXTRA_TABLES], n=1)
+            hint = f" Did you mean [{close[0]}]?" if close else ""
+            raise ConfigError(
+                f"{path}: unknown table [{name}].{hint} Known: {', '.join(sorted([*sections, *EXTRA_TABLES]))}."
+            )
     return Config(values=values, extra=extra, path=path)
 
 

@@ -72,7 +72,7 @@ def test_volume_percentile_bands(vthpc: Matrix) -> None:
     assert first is not None
     assert first.value == 10.0
     assert first.finding_ids == ["crime.a.rate"]
-    assert "A rate of 1.00 per 1,000 residents is at percentile 10 of 5 candidate issues" in first.explanation
+    assert "A rate of 1.00 per 1,000 residents is at the 10th percentile of 5 candidate issues" in first.explanation
     assert "crime.a.rate" in first.explanation
 
 

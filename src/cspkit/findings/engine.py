@@ -160,6 +160,11 @@ def compute_findings(
             notes.append(f"Hotspot clusters (Gi*) and maps skipped: {exc}")
     timings["setup"] = time.perf_counter() - t0
     wanted = set(topics) if topics else None
+    known = {"crime", "asb", "quality", *TOPIC_BUILDERS}
+    if wanted and wanted - known:
+        raise AnalysisError(
+            f"Unknown topic(s) {', '.join(sorted(wanted - known))}; choose from {', '.join(sorted(known))}."
+        )
     findings: list[Finding] = []
     police = police_months(con)
     if police and (wanted is None or wanted & {"crime", "asb", "quality"}):

@@ -417,6 +417,16 @@ def _write(
             "FROM (SELECT DISTINCT ON (line) * FROM _reader_errors ORDER BY line)"
         )
         reader_errors = con.execute("SELECT count(*) FROM _malformed").fetchall()[0][0]
+        unterminated = con.execute(
+            "SELECT min(_line) FROM _malformed WHERE _error ILIKE '%unterminated quote%'"
+        ).fetchall()[0][0]
+        if unterminated is not None:
+            # DuckDB reads on to the end of the file looking for the closing quote: the rest would be lost
+            raise InputFileError(
+                f"{result.display}: a value opened with a quote near record {unterminated} is never closed, so the "
+                "rest of the file cannot be read reliably. Fix the quote (or save the file again as CSV) and load "
+                "it again; nothing was loaded."
+            )
         result.rows_accepted = int(accepted)
         result.rows_read = int(accepted) + int(invalid) + int(reader_errors)
         result.rows_rejected = result.rows_read - result.rows_accepted

@@ -99,6 +99,12 @@ def percentile_rank(value: float, values: Sequence[float]) -> float:
     return 100.0 * (below + 0.5 * equal) / len(values)
 
 
+def _ordinal(n: int) -> str:
+    """1 -> 1st, 2 -> 2nd, 11 -> 11th, 23 -> 23rd."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _cite(ids: list[str]) -> str:
     return f" Findings: {', '.join(ids)}." if ids else " No finding ids were given."
 
@@ -130,7 +136,7 @@ def _percentile_rule(
             score_input=level,
             finding_ids=ids,
             explanation=(
-                f"{describe(value)} is at percentile {pct:.0f} of {len(compared)} candidate issues "
+                f"{describe(value)} is at the {_ordinal(round(pct))} percentile of {len(compared)} candidate issues "
                 f"(band {low:.0f}-{high:.0f}), so {criterion.label} is {level} ({label})." + _cite(ids)
             ),
         )

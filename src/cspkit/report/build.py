@@ -215,7 +215,8 @@ class _Builder:
                     "value": f.value,
                     "baseline": round(f.baseline, 1) if f.baseline is not None else None,
                     "rate": f.rate,
-                    "change": c.percent / 100 if c is not None and c.percent is not None else None,
+                    # a percentage only for a significant change: a % of noise misleads
+                    "change": c.percent / 100 if c is not None and c.percent is not None and c.significant else None,
                     "ratio": (
                         f"{c.rate_ratio:.2f} ({c.ci_low:.2f}–{c.ci_high:.2f})"
                         if c is not None and c.rate_ratio is not None and c.ci_low is not None and c.ci_high is not None
@@ -285,7 +286,8 @@ class _Builder:
                     "value": f.value,
                     "baseline": round(f.baseline, 1) if f.baseline is not None else None,
                     "rate": f.rate,
-                    "change": c.percent / 100 if c is not None and c.percent is not None else None,
+                    # a percentage only for a significant change: a % of noise misleads
+                    "change": c.percent / 100 if c is not None and c.percent is not None and c.significant else None,
                     "verdict": _verdict(f),
                 }
             )
@@ -424,6 +426,14 @@ def _tile(f: Finding | None, label: str, builder: _Builder, proportion: bool = F
     return Tile(label, value, detail, _status(f))  # type: ignore[arg-type]
 
 
+def _cautious(tile: Tile | None) -> Tile | None:
+    """No red or green for the cohort's reoffending: members on the programme for part of the period have less
+    time to offend than in the 12-month baseline, and people join at a peak (regression to the mean)."""
+    if tile is None:
+        return None
+    return Tile(tile.label, tile.value, tile.detail + "; read with the cautions in the chapter", "neutral")
+
+
 def glossary_for(text: str) -> list[tuple[str, str]]:
     """Glossary entries for the acronyms the text actually uses (from the bundled glossary file)."""
     path = bundled_path("report/glossary.csv")
@@ -494,7 +504,7 @@ def _executive_summary(b: _Builder) -> Section:
         _tile(fs.get("da.incidents"), "Domestic abuse incidents", b),
         _tile(fs.get("da.marac.referrals"), "MARAC referrals", b),
         _tile(fs.get("asb.repeat_victims"), "Repeat ASB victims", b),
-        _tile(fs.get("reoffending.binary_rate"), "IOM cohort reoffending", b, proportion=True),
+        _cautious(_tile(fs.get("reoffending.binary_rate"), "IOM cohort reoffending", b, proportion=True)),
     ]
     blocks: list[Any] = [
         *b.narrative(
@@ -898,7 +908,9 @@ def _reoffending_chapter(b: _Builder) -> Section | None:
         "caution",
         "Regression to the mean",
         "People join an offender-management programme when their offending is at a peak, so some fall in their "
-        "offending would happen anyway. Read before/after falls as an upper bound of the programme's effect.",
+        "offending would happen anyway. Read before/after falls as an upper bound of the programme's effect. "
+        "Members who joined or left during the period were on the programme for only part of it, so they had less "
+        "time to offend than in the 12-month baseline: a fall in the same-period measures partly reflects that.",
     )
     groups: dict[str, list[Finding]] = {"": []}
     for f in findings:

@@ -127,10 +127,34 @@ def detect_source(header: list[str], file_name: str) -> HeaderMatch:
             return complete[0]
         names = ", ".join(m.contract.name for m in complete)
         raise SourceError(f"{file_name}: the header fits several sources ({names}); name one with --source.")
-    shown = ", ".join(header[:12]) + (" ..." if len(header) > 12 else "")
+    shown = ", ".join(safe_header_cell(h, header) for h in header[:12]) + (" ..." if len(header) > 12 else "")
     raise SourceError(
         f"{file_name}: the header ({shown}) does not match any source; name one with --source (see `cspkit sources`)."
     )
+
+
+def _known_names() -> set[str]:
+    names: set[str] = set()
+    for contract in CONTRACTS.values():
+        for col in contract.columns + contract.legacy_columns:
+            names.add(col.name)
+            names.update(normalise_header(a) for a in col.aliases)
+    return names
+
+
+def safe_header_cell(cell: str, header: list[str]) -> str:
+    """A header cell as messages may show it.
+
+    A file without a header row has a person's record where its header should be. So cells are shown in clear
+    only when the row is recognisably a header (at least one cell is a known column name or alias, as in a header
+    with a typo); otherwise every cell that is not a known name is masked.
+    """
+    from cspkit.privacy.pseudonymise import mask
+
+    known = _known_names()
+    if normalise_header(cell) in known or any(normalise_header(h) in known for h in header):
+        return repr(cell)
+    return mask(cell)
 
 
 def missing_columns_message(match: HeaderMatch, header: list[str], file_name: str) -> str:
@@ -138,8 +162,8 @@ def missing_columns_message(match: HeaderMatch, header: list[str], file_name: st
     parts = []
     for name in match.missing:
         close = difflib.get_close_matches(name, [normalise_header(h) for h in header], n=2, cutoff=0.5)
-        present = [h for h in header if normalise_header(h) in close]
-        hint = f" (closest present: {', '.join(repr(p) for p in present)})" if present else ""
+        present = [safe_header_cell(h, header) for h in header if normalise_header(h) in close]
+        hint = f" (closest present: {', '.join(present)})" if present else ""
         parts.append(f"{name}{hint}")
     return (
         f"{file_name}: missing required column(s) for source {match.contract.name}: {'; '.join(parts)}. "

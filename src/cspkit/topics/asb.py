@@ -456,7 +456,7 @@ def _victims(inp: TopicInput, agencies: list[str], sources: list[str]) -> list[F
     )
     repeat_def = (
         f"A repeat victim has at least {k} ASB incidents within a rolling window of {window} days among the incidents "
-        f"in the period (the {k}th incident at most {window - 1} days after the first, so incidents {window - 1} days "
+        f"in the period (incident number {k} at most {window - 1} days after the first, so incidents {window - 1} days "
         f"apart are in one window; definitions.repeat_victim_min_incidents, repeat_victim_window_days). " + identity
     )
     by_agency = {a: c.to_dict() for a, c in current.items()}
