@@ -265,7 +265,7 @@ def test_rates_per_thousand_use_the_mid_2024_population(fs: FindingSet, indep: I
         finding = fs.require(fid)
         assert finding.rate == pytest.approx(count / 315_877 * 1000, rel=1e-12)
         assert finding.rate_per == 1000 and finding.denominator == 315_877
-    assert fs.require("crime.all.count").sentence.endswith("That is 49.6 per 1,000 residents.")
+    assert "That is 49.6 per 1,000 residents." in fs.require("crime.all.count").sentence
 
 
 def test_harm_total_weights_the_independent_counts(fs: FindingSet, indep: Independent) -> None:
@@ -551,3 +551,20 @@ def test_large_planted_rise_in_asb_is_significant_and_up(planted: Planted) -> No
     hotspot = planted.truth["planted"]["asb_hotspot"]["lsoa_code"]
     emerging = {e["area"]: e for e in planted.fs_thinned.require("asb.hotspots").extra["emerging"]}
     assert emerging[hotspot]["baseline"] == planted.hotspot_kept_previous
+
+
+def test_a_significant_change_names_the_wards_and_types_that_moved_most(fs: FindingSet) -> None:
+    """The contributions partition the change: ward moves (and crime-type moves) add up to the area's move."""
+    allc = fs.require("crime.all.count")
+    assert allc.change is not None and allc.change.significant and allc.value is not None
+    assert allc.baseline is not None
+    wards = allc.extra["contributions_by_ward"]
+    assert len(wards) == 31
+    assert sum(w["difference"] for w in wards) == pytest.approx(allc.value - allc.baseline)
+    types = allc.extra["contributions_by_crime_type"]
+    assert sum(t["difference"] for t in types) == pytest.approx(allc.value - allc.baseline)
+    top = max(types, key=lambda t: t["difference"])
+    assert top["name"] == "Violence and sexual offences" and top["difference"] == 5957 - 5294
+    assert "The wards that moved most: " in allc.sentence and "violence and sexual offences (+663)" in allc.sentence
+    burglary = fs.require("crime.burglary.count")  # not significant: no contributions claimed
+    assert "contributions_by_ward" not in burglary.extra

@@ -177,14 +177,81 @@ def crime_findings(
         )
 
     area_family = [indicator(None), indicator(ASB), *(indicator(t) for t in crime_types)]
-    findings = build_count_findings(area_family, ctx)
+    area_findings = build_count_findings(area_family, ctx)
     wards = sorted(area.ward_names)
     ward_family = [indicator(t, w) for t in [None, ASB, *crime_types] for w in wards]
-    findings += build_count_findings(ward_family, ctx)
+    ward_findings = build_count_findings(ward_family, ctx)
+    findings = _with_contributions(area_findings, ward_findings) + ward_findings
     findings.append(_harm_finding(counts, ctx, harm, crime_types, sources, population))
     findings += _hotspot_findings(counts, ctx, area, crime_types, boundaries_lsoa)
     findings.append(_coverage_finding(counts, ctx, area))
     return findings
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How much one part (a ward, a crime type) moved between the comparison period and the current one."""
+
+    id: str
+    name: str
+    current: float
+    comparison: float
+
+    @property
+    def difference(self) -> float:
+        return self.current - self.comparison
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "difference": self.difference}
+
+
+def _contributions(parts: list[Finding]) -> list[Contribution]:
+    """Each part's current and comparison values, the largest movers first."""
+    rows = [
+        Contribution(f.id, f.area_name if ".ward." in f.id else f.title, f.value, f.baseline)
+        for f in parts
+        if f.value is not None and f.baseline is not None
+    ]
+    return sorted(rows, key=lambda r: -abs(r.difference))
+
+
+def _movers(rows: list[Contribution], up: bool, lower: bool = False) -> str:
+    """The three largest moves the same way as the change, in words."""
+    same_way = [r for r in rows if (r.difference > 0) == up][:3]
+    return ", ".join(f"{r.name.lower() if lower else r.name} ({r.difference:+,.0f})" for r in same_way)
+
+
+def _with_contributions(area_findings: list[Finding], ward_findings: list[Finding]) -> list[Finding]:
+    """What drove each significant change: the wards (and for all crime, the crime types) that moved most.
+
+    This is the first evidence for "why did it change" (reg. 5): it says where and in what, not why; the
+    analyst's narrative gives the causes.
+    """
+    from dataclasses import replace
+
+    by_prefix: dict[str, list[Finding]] = {}
+    for f in ward_findings:
+        by_prefix.setdefault(f.id.split(".ward.")[0], []).append(f)
+    types = [f for f in area_findings if f.id.startswith("crime.") and f.id != "crime.all.count"]
+    out = []
+    for f in area_findings:
+        c = f.change
+        if c is None or not c.significant:
+            out.append(f)
+            continue
+        up = c.direction == "up"
+        wards = _contributions(by_prefix.get(f.id.removesuffix(".count"), []))
+        extra: dict[str, object] = {"contributions_by_ward": [w.to_dict() for w in wards]}
+        sentence = f.sentence
+        if movers := _movers(wards, up):
+            sentence += f" The wards that moved most: {movers}."
+        if f.id == "crime.all.count":
+            by_type = _contributions(types)
+            extra["contributions_by_crime_type"] = [t.to_dict() for t in by_type]
+            if movers := _movers(by_type, up, lower=True):
+                sentence += f" By type: {movers}."
+        out.append(replace(f, sentence=sentence, extra={**f.extra, **extra}))
+    return out
 
 
 def _harm_finding(

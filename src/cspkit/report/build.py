@@ -145,6 +145,7 @@ def _quotes_small_count(text: str, threshold: int) -> bool:
     patterns = (
         r"(?<![\w.,\-–])(\d+)\s+of\s+(?!3 beyond)\d",  # "3 of 40" (not the control-chart rule "2 of 3 beyond")
         r"\((\d+)\)",  # "(2)"
+        r"\([+\-−](\d+)\)",  # "(+3)": a ward's move between two periods
         rf"(?<![\w.,\-–])(\d+)\s+(?:{_COUNT_NOUNS})\b",  # "4 victims"
     )
     return any(0 < int(m.group(1)) < threshold for p in patterns for m in re.finditer(p, text))
