@@ -21,6 +21,15 @@ from rich.table import Table
 from cspkit.errors import AnalysisError, CspkitError, WorkspaceError
 from cspkit.workspace import Workspace, find_workspace, init_workspace
 
+
+def _version(value: bool) -> None:
+    if value:
+        from cspkit import __version__
+
+        sys.stdout.write(f"cspkit {__version__}\n")
+        raise typer.Exit()
+
+
 app = typer.Typer(
     name="cspkit",
     help="Community Safety Partnership strategic assessments from partner data: reproducible, honest, private.",
@@ -28,6 +37,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Community Safety Partnership strategic assessments from partner data: reproducible, honest, private."""
+
+
 export_app = typer.Typer(help="Export the warehouse for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
