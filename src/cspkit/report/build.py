@@ -359,6 +359,7 @@ class _Builder:
             png=png,
             alt=alt,
             caption=title,
+            raster_in_print=True,
             provenance=_prov(
                 [f], "Counts by LSOA; outlined: Gi* hot spots (or persistent top-10% LSOAs). " + OS_BOUNDARIES
             ),
@@ -400,6 +401,7 @@ class _Builder:
             png=png,
             alt=alt,
             caption=title,
+            raster_in_print=True,
             provenance=_prov(
                 findings[:1],
                 "Rate per 1,000 residents (mid-year population) by ward; outlined: wards whose count rose "

@@ -82,6 +82,15 @@ def inline_svg(svg: str, alt: str, prefix: str) -> Markup:
     return Markup(body)
 
 
+def raster_img(png: bytes, alt: str) -> Markup:
+    """A PNG as an inline data-URI image (no external fetch)."""
+    import base64
+
+    data = base64.b64encode(png).decode("ascii")
+    label = html_lib.escape(alt, quote=True)
+    return Markup(f'<img src="data:image/png;base64,{data}" alt="{label}" style="width: 100%; height: auto">')
+
+
 def _css_string(text: str) -> str:
     """A CSS string literal: every character outside [A-Za-z0-9 -] hex-escaped, so nothing can break out."""
     out = [ch if ch.isascii() and (ch.isalnum() or ch in " -") else f"\\{ord(ch):x} " for ch in text]
@@ -123,7 +132,11 @@ def _helpers(doc: Document, for_print: bool) -> dict[str, Callable[..., Any]]:
     return {
         "md": lambda text: markdown_to_html(text, md),
         "fmt": format_value,
-        "svg": lambda fig: inline_svg(fig.svg, fig.alt, anchor(fig)),
+        "svg": lambda fig: (
+            raster_img(fig.png, fig.alt)
+            if for_print and fig.raster_in_print and fig.png
+            else inline_svg(fig.svg, fig.alt, anchor(fig))
+        ),
         "block_type": block_type,
         "number": number,
         "anchor": anchor,

@@ -202,6 +202,8 @@ class Figure:
     caption: str = ""
     provenance: Provenance | None = None
     id: str = ""
+    #: Print (PDF) the PNG instead of the SVG: for maps, whose thousands of boundary points make the PDF slow.
+    raster_in_print: bool = False
 
     @classmethod
     def from_chart(cls, chart: _ChartLike, caption: str = "", provenance: Provenance | None = None) -> Figure:
