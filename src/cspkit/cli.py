@@ -364,18 +364,22 @@ def synth(
     messy: Annotated[bool, typer.Option("--messy", help="Add realistic mess: aliases, UK dates, bad rows.")] = False,
 ) -> None:
     """Write synthetic person-level partner files with planted, documented signals (truth.json)."""
+    from cspkit.errors import ConfigError
     from cspkit.synth import generate
 
     with console.status("Generating synthetic partner data..."):
-        summary = generate(
-            directory,
-            seed=seed,
-            lad_code=area,
-            population=population,
-            years=years,
-            end_month=end_month,
-            messy=messy,
-        )
+        try:
+            summary = generate(
+                directory,
+                seed=seed,
+                lad_code=area,
+                population=population,
+                years=years,
+                end_month=end_month,
+                messy=messy,
+            )
+        except ValueError as exc:  # the generator's argument checks: synthetic data, nothing personal to hide
+            raise ConfigError(f"cspkit synth: {exc}") from None
     console.print(f"Wrote synthetic partner data to [bold]{directory}[/]")
     for line in _summary_lines(summary):
         console.print(f"  {line}")
