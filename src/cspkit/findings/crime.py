@@ -16,8 +16,9 @@ from cspkit.findings.area import AreaContext, area_lsoas_sql
 from cspkit.findings.harm import HarmIndex
 from cspkit.findings.hotspots import concentration, emerging_hotspots, gi_star, persistent_hotspots
 from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings, restricted_clause, slug
-from cspkit.findings.model import Change, Coverage, Finding
+from cspkit.findings.model import Coverage, Finding
 from cspkit.findings.periods import month_add, month_range
+from cspkit.findings.stats import change_between
 from cspkit.findings.wording import describe_change, format_number
 
 __all__ = ["ASB", "PoliceCounts", "crime_findings", "load_police_counts", "police_months"]
@@ -276,17 +277,11 @@ def _harm_finding(
     value, per_type = weighted(comp.current_months)
     baseline_sum = sum(weighted(months)[0] for months in comp.baseline_months)
     baseline = baseline_sum / len(comp.baseline_months)
-    change = Change(
-        absolute=value - baseline,
-        percent=(value / baseline - 1) * 100 if baseline else None,
-        rate_ratio=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=None,
-        p_adjusted=None,
-        significant=False,
-        direction="none",
-        test="not tested: a harm-weighted total is not a count, so the Poisson test does not apply; see the "
+    change = change_between(
+        value,
+        baseline,
+        None,
+        "not tested: a harm-weighted total is not a count, so the Poisson test does not apply; see the "
         "tests of the crime types behind it",
     )
     rate = value / population * 1000 if population else None

@@ -30,6 +30,7 @@ __all__ = [
     "RateRatioCI",
     "adjust_changes",
     "benjamini_hochberg",
+    "change_between",
     "compare_counts",
     "compare_proportions",
     "paired_counts_test",
@@ -200,6 +201,25 @@ def compare_counts(
         significant=False,
         direction="none",
         test=f"exact Poisson test (conditional binomial); rate ratio CI {ci.method}",
+    )
+
+
+def change_between(value: float, baseline: float, p_value: float | None, test: str) -> Change:
+    """A change with no rate ratio (a weighted total, a share of the same people), not yet judged.
+
+    ``p_value`` None means the change was not tested; ``test`` says how it was tested, or why it was not.
+    """
+    return Change(
+        absolute=value - baseline,
+        percent=(value / baseline - 1) * 100 if baseline else None,
+        rate_ratio=None,
+        ci_low=None,
+        ci_high=None,
+        p_value=p_value,
+        p_adjusted=None,
+        significant=False,
+        direction="none",
+        test=test,
     )
 
 

@@ -795,22 +795,26 @@ def _crime_chapter(b: _Builder) -> Section:
                 provenance=_prov([harm], harm.definition),
             )
         )
-    hot = fs.get("crime.all.hotspots")
-    if hot is not None:
-        blocks.append(Paragraph(b.sentence(hot)))
-        fig = b.hotspot_map("crime.all.hotspots", "All crime by LSOA")
-        if fig:
-            blocks.append(fig)
-    wmap = b.ward_map("crime.all", ".count", "All crime per 1,000 residents by ward")
-    if wmap:
-        blocks.append(wmap)
-    ward = b.ward_table("crime.all", ".count", "All crime by ward", "crime-wards")
-    if ward:
-        blocks.append(ward)
+    blocks += _where_blocks(b, "crime.all", ".count", "All crime", "crime-wards")
     cov = fs.get("quality.police.coverage")
     if cov is not None:
         blocks.append(Callout("caution", "Police data coverage", b.sentence(cov)))
     return Section("crime", "Crime", blocks, xlsx_sheet="Crime")
+
+
+def _where_blocks(
+    b: _Builder, prefix: str, suffix: str, what: str, table_id: str, *, lsoa_map: bool = True
+) -> list[Any]:
+    """Where it happens: the hotspot sentence, the LSOA hotspot map, the ward map and the ward table."""
+    blocks: list[Any] = []
+    hot = b.fs.get(f"{prefix}.hotspots")
+    if hot is not None:
+        blocks.append(Paragraph(b.sentence(hot)))
+        if lsoa_map:
+            blocks.append(b.hotspot_map(f"{prefix}.hotspots", f"{what} by LSOA"))
+    blocks.append(b.ward_map(prefix, suffix, f"{what} per 1,000 residents by ward"))
+    blocks.append(b.ward_table(prefix, suffix, f"{what} by ward", table_id))
+    return [block for block in blocks if block is not None]
 
 
 def _topic_blocks(b: _Builder, prefix: str, skip: set[str]) -> list[Any]:
@@ -859,19 +863,7 @@ def _asb_chapter(b: _Builder) -> Section | None:
             )
         )
     others = _topic_blocks(b, "asb.", {f.id for f in repeat_f} | {f.id for f in counts} | {"asb.count", "asb.hotspots"})
-    hot = fs.get("asb.hotspots")
-    places: list[Any] = []
-    if hot is not None:
-        places.append(Paragraph(b.sentence(hot)))
-        fig = b.hotspot_map("asb.hotspots", "Police-recorded ASB by LSOA")
-        if fig:
-            places.append(fig)
-    wmap = b.ward_map("asb", ".count", "Police-recorded ASB per 1,000 residents by ward")
-    if wmap:
-        places.append(wmap)
-    ward = b.ward_table("asb", ".count", "Police-recorded ASB by ward", "asb-wards")
-    if ward:
-        places.append(ward)
+    places = _where_blocks(b, "asb", ".count", "Police-recorded ASB", "asb-wards")
     if places:
         sub.append(Section("asb-places", "Where ASB happens", places))
     if others:
@@ -1051,15 +1043,7 @@ def _priority_chapters(b: _Builder) -> list[Section]:
                     f"({fc['model']}); treat it as a planning range, not a target."
                 )
             )
-        hot = b.fs.get(f"crime.{key}.hotspots")
-        if hot is not None:
-            blocks.append(Paragraph(b.sentence(hot)))
-        wmap = b.ward_map(f"crime.{key}", ".count", f"{f.title} per 1,000 residents by ward")
-        if wmap:
-            blocks.append(wmap)
-        ward = b.ward_table(f"crime.{key}", ".count", f"{f.title} by ward", f"ward-{key}")
-        if ward:
-            blocks.append(ward)
+        blocks += _where_blocks(b, f"crime.{key}", ".count", f.title, f"ward-{key}", lsoa_map=False)
         out.append(Section(f"priority-{key}", f"Priority: {f.title}", blocks, xlsx_sheet=f"Priority {f.title}"[:31]))
     return out
 

@@ -56,7 +56,13 @@ from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
 from cspkit.findings.indicators import CountSeries, build_count_findings, slug
 from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Period, month_add, month_label, month_range
-from cspkit.findings.stats import adjust_changes, compare_counts, compare_proportions, paired_counts_test
+from cspkit.findings.stats import (
+    adjust_changes,
+    change_between,
+    compare_counts,
+    compare_proportions,
+    paired_counts_test,
+)
 from cspkit.findings.wording import describe_change, format_number
 
 __all__ = ["BY_NEED", "build"]
@@ -121,35 +127,18 @@ def _verdict(change: Change | None, fall: str, rise: str) -> str:
 def _untested(value: float | None, baseline: float | None, why: str) -> Change | None:
     if value is None or baseline is None:
         return None
-    return Change(
-        absolute=value - baseline,
-        percent=(value / baseline - 1) * 100 if baseline else None,
-        rate_ratio=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=None,
-        p_adjusted=None,
-        significant=False,
-        direction="none",
-        test=why,
-    )
+    return change_between(value, baseline, None, why)
 
 
 def _mcnemar(only_before: int, only_after: int, value: float, baseline: float) -> Change:
     """Exact McNemar test for a binary outcome of the same people in two periods."""
     discordant = only_before + only_after
     p_value = float(scipy_stats.binomtest(only_after, discordant, 0.5).pvalue) if discordant else 1.0
-    return Change(
-        absolute=value - baseline,
-        percent=(value / baseline - 1) * 100 if baseline else None,
-        rate_ratio=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=p_value,
-        p_adjusted=None,
-        significant=False,
-        direction="none",
-        test=f"exact McNemar test on the same members ({only_after} reoffended only in the period, "
+    return change_between(
+        value,
+        baseline,
+        p_value,
+        f"exact McNemar test on the same members ({only_after} reoffended only in the period, "
         f"{only_before} only in the baseline)",
     )
 
@@ -160,18 +149,7 @@ def _paired_change(before: list[int], after: list[int]) -> tuple[Change | None, 
         return None, ""
     test = paired_counts_test(before, after)
     total_before, total_after = sum(before), sum(after)
-    change = Change(
-        absolute=float(total_after - total_before),
-        percent=(total_after / total_before - 1) * 100 if total_before else None,
-        rate_ratio=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=test.p_value,
-        p_adjusted=None,
-        significant=False,
-        direction="none",
-        test=test.test,
-    )
+    change = change_between(float(total_after), float(total_before), test.p_value, test.test)
     return change, test.note
 
 
