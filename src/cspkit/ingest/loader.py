@@ -282,7 +282,10 @@ def _read_checked(
         if col.name not in match.mapping:
             continue
         csql = column_sql(col, f"src.{quote_ident(match.mapping[col.name])}", today_sql)
-        selects.append(f"{csql.raw} AS {quote_ident('raw__' + col.name)}")
+        # Free text parses to itself: one column, not two (half the memory for police files). Personal columns
+        # keep their raw text, which the pseudonyms are computed from.
+        if csql.parsed != csql.raw or col.personal:
+            selects.append(f"{csql.raw} AS {quote_ident('raw__' + col.name)}")
         selects.append(f"{csql.parsed} AS {quote_ident('val__' + col.name)}")
         for condition, reason in csql.checks:
             reason_cases.append(
