@@ -176,7 +176,7 @@ PAUSE_INSIDE_TRANSACTION = textwrap.dedent(
 
 
 def test_killed_inside_the_transaction_leaves_the_warehouse_unchanged(workspace: Workspace, tmp_path: Path) -> None:
-    """SIGKILL after the old month's rows were deleted and 300,000 new rows inserted, before COMMIT."""
+    """SIGKILL after 300,000 new rows were inserted for a month already loaded, before COMMIT."""
     real, before = _loaded_workspace(workspace, tmp_path)
     big = _big_file(real, tmp_path / "big", 300_000)
     marker = tmp_path / "inside"
