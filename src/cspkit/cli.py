@@ -252,11 +252,8 @@ def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     ws = _workspace(workspace)
     cfg = ws.config()
     _warn_key_permissions(ws)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         entries = load_status(con)
-    finally:
-        con.close()
     if as_json:
         _print_json(
             {
@@ -293,11 +290,8 @@ def rejects(
     from cspkit.warehouse.status import rejects as load_rejects
 
     ws = _workspace(workspace)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         rows = load_rejects(con, source, limit or None)
-    finally:
-        con.close()
     if as_json:
         _print_json(rows)
         return
@@ -341,11 +335,8 @@ def export_parquet_cmd(
     from cspkit.warehouse.export import export_parquet
 
     ws = _workspace(workspace)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         written = export_parquet(con, directory)
-    finally:
-        con.close()
     for table, n in written.items():
         if n:
             console.print(f"{table}: {n:,} rows")
@@ -410,11 +401,8 @@ def _compute(workspace: Path | None, period: str | None, compare: str, topics: l
     from cspkit.findings.engine import compute_findings
 
     ws = _workspace(workspace)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         return compute_findings(con, ws.config(), period=period, compare=compare, topics=topics, **kw)
-    finally:
-        con.close()
 
 
 @app.command()
@@ -550,12 +538,9 @@ def priorities(
     from cspkit.priorities.run import prioritise
 
     ws = _workspace(workspace)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         fs = compute_findings(con, ws.config(), period=period, forecast=False)
         result = prioritise(con, ws, fs, matrix_name=matrix, runs=runs, seed=seed)
-    finally:
-        con.close()
     if as_json:
         _print_json(result.to_dict())
         return
@@ -638,11 +623,8 @@ def performance(
     from cspkit.priorities.performance import performance_pack
 
     ws = _workspace(workspace)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         pack = performance_pack(con, ws.config(), quarter)
-    finally:
-        con.close()
     if as_json:
         _print_json(pack.to_dict())
         return
@@ -693,12 +675,9 @@ def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: Jso
     from cspkit.priorities.run import prioritise
 
     ws = _workspace(workspace)
-    con = ws.connect(read_only=True)
-    try:
+    with ws.connect(read_only=True) as con:
         fs = compute_findings(con, ws.config(), period=period, forecast=False)
         items = statutory_checklist(fs, con, prioritise(con, ws, fs, runs=200), workspace=ws)
-    finally:
-        con.close()
     if as_json:
         _print_json([item.__dict__ for item in items])
         return

@@ -101,6 +101,18 @@ def _prov(findings: list[Finding], definition: str = "") -> Provenance:
     return Provenance(sources=sources, finding_ids=[f.id for f in findings], definition=definition)
 
 
+def _compared(f: Finding) -> dict[str, Any]:
+    """The value, comparison, rate and change cells of a finding's table row."""
+    c = f.change
+    return {
+        "value": f.value,
+        "baseline": round(f.baseline, 1) if f.baseline is not None else None,
+        "rate": f.rate,
+        # a percentage only for a significant change: a % of noise misleads
+        "change": c.percent / 100 if c is not None and c.percent is not None and c.significant else None,
+    }
+
+
 def _verdict(f: Finding) -> str:
     c = f.change
     if c is None or c.p_value is None:
@@ -213,11 +225,7 @@ class _Builder:
             rows.append(
                 {
                     "indicator": f.title,
-                    "value": f.value,
-                    "baseline": round(f.baseline, 1) if f.baseline is not None else None,
-                    "rate": f.rate,
-                    # a percentage only for a significant change: a % of noise misleads
-                    "change": c.percent / 100 if c is not None and c.percent is not None and c.significant else None,
+                    **_compared(f),
                     "ratio": (
                         f"{c.rate_ratio:.2f} ({c.ci_low:.2f}–{c.ci_high:.2f})"
                         if c is not None and c.rate_ratio is not None and c.ci_low is not None and c.ci_high is not None
@@ -279,16 +287,11 @@ class _Builder:
         rows = []
         for f in findings:
             self.used_ids.add(f.id)
-            c = f.change
             rows.append(
                 {
                     "ward": f.area_name,
                     "code": f.area,
-                    "value": f.value,
-                    "baseline": round(f.baseline, 1) if f.baseline is not None else None,
-                    "rate": f.rate,
-                    # a percentage only for a significant change: a % of noise misleads
-                    "change": c.percent / 100 if c is not None and c.percent is not None and c.significant else None,
+                    **_compared(f),
                     "verdict": _verdict(f),
                 }
             )
