@@ -12,6 +12,7 @@ import duckdb
 
 from cspkit.config import Config
 from cspkit.errors import AnalysisError
+from cspkit.sql import sql_list
 from cspkit.warehouse.store import query
 
 __all__ = ["AreaContext", "area_lsoas_sql", "load_area"]
@@ -23,7 +24,7 @@ def area_lsoas_sql(area_codes: list[str]) -> str:
     Ordered by LSOA code so that everything keyed by LSOA (and the findings JSON) comes out in the same order on
     every run.
     """
-    codes = ", ".join("'" + c.replace("'", "''") + "'" for c in area_codes)
+    codes = sql_list(area_codes)
     return (
         "SELECT lsoa_code, lsoa_name, ward_code, ward_name, lad_code, lad_name FROM ("
         "SELECT *, row_number() OVER (PARTITION BY lsoa_code ORDER BY (_agency = 'ons-bundled'), _file_id DESC) "
