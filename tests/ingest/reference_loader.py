@@ -24,7 +24,8 @@ import duckdb
 from cspkit.ingest.loader import LoadResult
 from cspkit.errors import InputFileError, SourceError
 from cspkit.ingest.readers import InputFile, file_hash, sniff_text, transcode_to_utf8, xlsx_to_csv
-from cspkit.ingest.validate import REASONS, quote_ident, sql_str
+from cspkit.ingest.validate import REASONS
+from cspkit.sql import quote_ident, sql_str
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Column, Contract
