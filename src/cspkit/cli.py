@@ -189,11 +189,34 @@ def ingest(
         )
     else:
         _print_ingest(report)
-    if report.errors:
+    for r in report.nothing_accepted:
+        err_console.print(
+            f"[bold red]Error:[/] {r.display}: every one of its {r.rows_read:,} rows was rejected; see them with "
+            "`cspkit rejects`.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if report.errors or report.nothing_accepted:
         raise typer.Exit(1)
     if not report.loaded:
         err_console.print("[bold red]Error:[/] no data file was found to load (CSV, XLSX or Parquet).", highlight=False)
         raise typer.Exit(1)
+
+
+def _column_notes(r: Any) -> list[str]:
+    """What a file's header and codes said beyond its rows: columns not loaded, names written twice, codes not in
+    the lookup (the header is a real header here: its required columns matched)."""
+    out = []
+    ignored = getattr(r, "ignored_columns", [])
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (f" and {len(ignored) - 8:,} more" if len(ignored) > 8 else "")
+        out.append(f"columns not in the contract, not loaded: {shown}")
+    duplicated = getattr(r, "duplicated_columns", [])
+    if duplicated:
+        out.append("columns named twice (the first is read): " + ", ".join(duplicated[:8]))
+    for column, (rows, examples) in getattr(r, "unknown_codes", {}).items():
+        out.append(f"{column}: {rows:,} row(s) with codes not in the lookup (e.g. {', '.join(examples)})")
+    return out
 
 
 def _print_ingest(report: Any) -> None:
@@ -214,6 +237,7 @@ def _print_ingest(report: Any) -> None:
             notes.append(f"read as {r.encoding}")
         if r.rejects_by_reason:
             notes.append("rejects: " + ", ".join(f"{k} {v}" for k, v in r.rejects_by_reason.items()))
+        notes += _column_notes(r)
         table.add_row(
             Path(r.display.split(":")[-1]).name,
             r.source,
