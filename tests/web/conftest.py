@@ -93,7 +93,8 @@ def _build_template(root: Path) -> None:
 @pytest.fixture(scope="session")
 def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The loaded workspace, built once for all xdist workers (a file lock in their shared temp folder)."""
-    shared = tmp_path_factory.getbasetemp().parent
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     root = shared / "web-template" / "ws"
     with (shared / "web-template.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -228,6 +229,18 @@ def make_settings(url: str, **kw: object) -> Settings:
     return Settings(**base)  # type: ignore[arg-type]
 
 
+def seeded_cache(ws: Workspace, shared: AnalysisCache) -> AnalysisCache:
+    """A cache for a copy of the shared workspace, starting from the shared findings (the copy's warehouse is the
+    same file content, so its findings are the same; anything the test then changes is recomputed as usual)."""
+    import dataclasses
+
+    from cspkit.web.analysis import state_key
+
+    cache = AnalysisCache(ws, threading.Lock())
+    cache._current = dataclasses.replace(shared.get(), key=state_key(ws), figures={})
+    return cache
+
+
 @pytest.fixture
 def make_web(shared_cache: AnalysisCache, web_workspace: Workspace) -> Callable[..., WebApp]:
     """Build an app over the shared workspace (or another) on a given database, with one user per role."""
@@ -235,7 +248,7 @@ def make_web(shared_cache: AnalysisCache, web_workspace: Workspace) -> Callable[
     def make(url: str, ws: Workspace | None = None, **kw: object) -> WebApp:
         ws = ws or web_workspace
         settings = make_settings(url, **kw)
-        cache = shared_cache if ws is web_workspace else None
+        cache = shared_cache if ws is web_workspace else seeded_cache(ws, shared_cache)
         app = create_app(ws, settings, warm=False, cache=cache)
         db = app.state.web.sessions()
         try:

@@ -26,7 +26,10 @@ StateKey = tuple[tuple[str, int, int], ...]
 
 
 def state_key(ws: Workspace) -> StateKey:
-    """What the findings depend on: the warehouse (with its write-ahead log), the settings and the judgements."""
+    """What the pages depend on: the warehouse (with its write-ahead log), the settings, then the judgements.
+
+    The judgements file comes last: when only it changes, the findings stand and only the scoring is re-run.
+    """
     paths = [
         ws.warehouse_path,
         Path(str(ws.warehouse_path) + ".wal"),
@@ -79,18 +82,11 @@ class AnalysisCache:
     Args:
         ws: The workspace.
         warehouse_lock: Held while the warehouse is read, so an upload or a build never overlaps a computation.
-        compute: Replaces the computation (the benchmark's baseline); default: findings engine and priorities.
     """
 
-    def __init__(
-        self,
-        ws: Workspace,
-        warehouse_lock: threading.Lock,
-        compute: Callable[[Workspace], tuple[FindingSet, PriorityResult]] | None = None,
-    ) -> None:
+    def __init__(self, ws: Workspace, warehouse_lock: threading.Lock) -> None:
         self.ws = ws
         self.warehouse_lock = warehouse_lock
-        self._compute = compute or _compute
         self._current: Analysis | None = None
         self._lock = threading.Lock()
         self._figure_lock = threading.Lock()  # matplotlib figures are drawn one at a time
@@ -106,9 +102,13 @@ class AnalysisCache:
             if current is not None and current.key == key:
                 return current
             t = time.perf_counter()
-            with self.warehouse_lock:
+            with self.warehouse_lock, self.ws.connect(read_only=True) as con:
                 key = state_key(self.ws)
-                fs, priorities = self._compute(self.ws)
+                if current is not None and current.key[:-1] == key[:-1]:
+                    fs = current.fs  # only the judgements changed: the findings stand, the scoring is re-run
+                else:
+                    fs = compute_findings(con, self.ws.config())
+                priorities = prioritise(con, self.ws, fs)
             self._current = Analysis(key, fs, priorities, time.perf_counter() - t)
             return self._current
 
@@ -127,13 +127,6 @@ class AnalysisCache:
                 found = draw()
                 analysis.figures[name] = found
         return found
-
-
-def _compute(ws: Workspace) -> tuple[FindingSet, PriorityResult]:
-    with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config())
-        result = prioritise(con, ws, fs)
-    return fs, result
 
 
 def finding_chart_svg(finding: Finding) -> str:
