@@ -53,6 +53,7 @@ serve: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/web.py
 
 docs: setup
 	$(BIN)/python -m cspkit.docs

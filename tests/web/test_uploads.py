@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from cspkit.workspace import Workspace
-from tests.web.conftest import WebApp, asb_upload_csv, csrf_of
+from tests.web.conftest import CANARIES, WebApp, asb_upload_csv, csrf_of
 
 
 def _upload(client: TestClient, name: str, content: bytes, source: str = "", media: str = "text/csv"):  # type: ignore[no-untyped-def]
@@ -31,8 +33,9 @@ def _wait(client: TestClient, location: str) -> str:
     raise AssertionError("the upload did not finish")
 
 
-def test_a_partner_upload_is_loaded_counted_and_deleted(make_web: Callable[..., WebApp], own_workspace: Workspace,
-                                                        tmp_path) -> None:  # fmt: skip
+def test_a_partner_upload_is_loaded_counted_and_deleted(
+    caplog: pytest.LogCaptureFixture, make_web: Callable[..., WebApp], own_workspace: Workspace, tmp_path: Path
+) -> None:
     web = make_web(f"sqlite:///{tmp_path / 'w.sqlite3'}", ws=own_workspace)
     owner = web.signed_in("data-owner")
     content, read, accepted = asb_upload_csv()
@@ -63,6 +66,18 @@ def test_a_partner_upload_is_loaded_counted_and_deleted(make_web: Callable[..., 
     assert {k: int(v) for k, v in reasons.items()} == {r: n for r, n in by_reason}
     # another organisation's data owner cannot see it; the analyst can
     assert web.signed_in("analyst").get(location).status_code == 200
+    # Canary scan: no planted identifier in clear in any page of any role, the log, or the app database.
+    pages = []
+    for role in ("administrator", "analyst", "data-owner", "board", "public"):
+        client = web.signed_in(role)
+        for path in ("/", "/uploads", location, location + "/status", "/audit", "/audit/export.csv", "/users",
+                     "/assessment", "/findings?topic=asb", "/findings/asb.partner.count"):  # fmt: skip
+            pages.append(client.get(path).text)
+    database = Path(str(web.settings.database_url).removeprefix("sqlite:///")).read_bytes()
+    logs = caplog.text
+    for canary in CANARIES:
+        assert not any(canary in page for page in pages), canary
+        assert canary.encode() not in database and canary not in logs, canary
 
 
 def test_refused_uploads_say_why_and_load_nothing(web: WebApp) -> None:

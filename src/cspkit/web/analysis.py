@@ -157,7 +157,8 @@ def ward_map_svg(analysis: Analysis, prefix: str, suppress_below: int | None = N
         for f in findings
         if f.change is not None and f.change.significant and f.change.direction == "up" and f.good_direction == "down"
     ]
-    title = findings[0].title.split(" in ")[0] if findings else prefix
+    area_level = analysis.by_id.get(f"{prefix}.count")
+    title = area_level.title if area_level else prefix
     return choropleth_svg(rates, bounds, f"{title}: rate by ward", "Per 1,000 residents", hotspots=rising)
 
 

@@ -121,7 +121,7 @@ def run_build(state: WebState, build_id: int) -> None:
                 assess(
                     state.ws,
                     edition=edition,
-                    formats=["html", "pdf", "docx", "xlsx"],
+                    formats=list(state.settings.build_formats),
                     out_dir=state.ws.outputs / "web" / edition,
                     on_step=step(edition),  # type: ignore[arg-type]
                 )
@@ -135,7 +135,7 @@ def run_build(state: WebState, build_id: int) -> None:
             role=user.role if user else "",
             action="assessment built",
             target=f"build {row.id}",
-            detail="restricted and public editions: html, pdf, docx, xlsx",
+            detail="restricted and public editions: " + ", ".join(state.settings.build_formats),
         )
     except Exception as exc:
         db.rollback()

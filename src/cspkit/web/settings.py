@@ -10,6 +10,7 @@
 ``CSPKIT_SECURE_COOKIES``  ``1`` (default) marks cookies Secure (sent over HTTPS only); ``0`` for plain HTTP on
                            the loopback interface, which ``cspkit serve`` sets itself for 127.0.0.1/localhost.
 ``CSPKIT_UPLOAD_LIMIT_MB`` Largest upload accepted, in MB (default 100).
+``CSPKIT_BUILD_FORMATS``  Formats the Assessment page builds (default ``html,pdf,docx,xlsx``).
 ``CSPKIT_KEEP_UPLOADS``    ``1`` keeps uploaded files (in ``<workspace>/.cspkit/uploads``) after ingest; default
                            ``0`` deletes each once it is loaded or refused.
 =========================  =====================================================================================
@@ -35,6 +36,7 @@ class Settings:
     secure_cookies: bool = True
     upload_limit_bytes: int = 100 * 1024 * 1024
     keep_uploads: bool = False
+    build_formats: tuple[str, ...] = ("html", "pdf", "docx", "xlsx")
     session_hours: int = 8
     #: Failed sign-ins allowed for one e-mail in ``throttle_minutes`` before it is refused for a while.
     throttle_failures: int = 5
@@ -79,4 +81,7 @@ def settings_from_env(ws: Workspace, *, secure_cookies_default: bool = True) -> 
         secure_cookies=_flag("CSPKIT_SECURE_COOKIES", secure_cookies_default),
         upload_limit_bytes=int(float(os.environ.get("CSPKIT_UPLOAD_LIMIT_MB", "100")) * 1024 * 1024),
         keep_uploads=_flag("CSPKIT_KEEP_UPLOADS", False),
+        build_formats=tuple(
+            f.strip() for f in os.environ.get("CSPKIT_BUILD_FORMATS", "html,pdf,docx,xlsx").split(",") if f.strip()
+        ),
     )
