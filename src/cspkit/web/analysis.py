@@ -18,6 +18,7 @@ from typing import Any
 from cspkit.findings.engine import FindingSet, compute_findings
 from cspkit.findings.model import Finding
 from cspkit.priorities.run import PriorityResult, prioritise
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 
 __all__ = ["Analysis", "AnalysisCache", "state_key"]
@@ -107,7 +108,7 @@ class AnalysisCache:
                 if current is not None and current.key[:-1] == key[:-1]:
                     fs = current.fs  # only the judgements changed: the findings stand, the scoring is re-run
                 else:
-                    fs = compute_findings(con, self.ws.config())
+                    fs = compute_findings(con, self.ws.config(), builders=TOPIC_BUILDERS)
                 priorities = prioritise(con, self.ws, fs)
             self._current = Analysis(key, fs, priorities, time.perf_counter() - t)
             return self._current
