@@ -115,6 +115,7 @@ def _signed_in(browser: object, base: str, email: str, start: str = "/uploads") 
     context = browser.new_context(  # type: ignore[attr-defined]
         base_url=base, bypass_csp=True, accept_downloads=True, viewport={"width": 1200, "height": 900}
     )
+    context.set_default_timeout(180_000)  # generous: CI machines are shared; nothing here is a timed assertion
     page = context.new_page()
     page.goto(start)  # anonymous: sent to the sign-in page
     assert "/sign-in" in page.url

@@ -96,6 +96,14 @@ class WebState:
     warehouse_lock: threading.Lock
     executor: ThreadPoolExecutor
     upload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _name: tuple[int, str] = (0, "")
+
+    def partnership(self) -> str:
+        """The partnership's name from the settings, re-read only when cspkit.toml changes."""
+        mtime = self.ws.config_path.stat().st_mtime_ns
+        if self._name[0] != mtime:
+            self._name = (mtime, self.ws.config().name)
+        return self._name[1]
 
 
 @dataclass
@@ -130,7 +138,7 @@ class Ctx:
             "user": self.user,
             "csrf": self.session.csrf_token if self.session else "",
             "nav": nav_for(self.user),
-            "partnership": self.state.ws.config().name,
+            "partnership": self.state.partnership(),
             "path": self.request.url.path,
         }
         return self.state.templates.TemplateResponse(self.request, name, {**base, **context}, status_code=status_code)
@@ -183,6 +191,7 @@ def _templates() -> Jinja2Templates:
             ]
         ),
         autoescape=select_autoescape(["html", "xml"], default=True),
+        auto_reload=False,  # templates ship with the package: no stat of every template on every page
     )
     env.filters["fmt"] = _fmt
     env.filters["verdict"] = _verdict
@@ -249,7 +258,7 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
                 "user": None,
                 "nav": [],
                 "csrf": "",
-                "partnership": ws.config().name,
+                "partnership": state.partnership(),
                 "path": request.url.path,
             },
             status_code=403,
@@ -266,7 +275,7 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
                 "user": None,
                 "nav": [],
                 "csrf": "",
-                "partnership": ws.config().name,
+                "partnership": state.partnership(),
                 "path": request.url.path,
             },
             status_code=400,
@@ -309,6 +318,9 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
                         )
                 if view and ctx.user is not None:
                     ctx.audit("view", view.format(**request.path_params))
+                # End the guard's transaction so its connection goes back to the pool while the handler runs
+                # (in a worker thread, where it takes its own): the event loop never waits for a connection.
+                db.commit()
                 yield ctx
             finally:
                 db.close()

@@ -168,7 +168,10 @@ class AuditEntry(Base):
 def make_engine(url: str) -> Engine:
     """An engine for the app database; SQLite gets foreign keys, WAL and a busy timeout for threads."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many connections as request threads (SQLite connections are cheap), so none waits for the pool.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=60
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_con, _record):  # type: ignore[no-untyped-def]
