@@ -723,3 +723,109 @@ def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: Jso
             item.action,
         )
     console.print(table)
+
+
+# ------------------------------------------------------------------------------------ web workspace (issue 13)
+user_app = typer.Typer(help="Users of the web workspace (cspkit serve).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+audit_app = typer.Typer(help="The web workspace's audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _web_session(ws: Workspace) -> Any:
+    from cspkit.web.db import make_engine, migrate, session_factory
+    from cspkit.web.settings import settings_from_env
+
+    settings = settings_from_env(ws)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return settings, session_factory(engine)()
+
+
+@app.command()
+@friendly_errors
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the partnership workspace web application (settings from CSPKIT_* variables; see docs/web.md)."""
+    import uvicorn
+
+    from cspkit.web.app import create_app
+    from cspkit.web.settings import settings_from_env
+
+    ws = _workspace(workspace)
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    # Plain HTTP is only acceptable on the loopback interface; anywhere else cookies are Secure unless told.
+    settings = settings_from_env(ws, secure_cookies_default=not loopback)
+    if host not in settings.allowed_hosts and host not in ("0.0.0.0", "::"):
+        settings = type(settings)(**{**settings.__dict__, "allowed_hosts": [*settings.allowed_hosts, host]})
+    application = create_app(ws, settings)
+    console.print(f"Serving {ws.config().name} on http://{host}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@user_app.command("add")
+@friendly_errors
+def user_add(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address (their sign-in name).")],
+    role: Annotated[str, typer.Option("--role", help="administrator, analyst, data-owner, board or public.")],
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="Their organisation (required for a data owner).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (else one is made).")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Add a user of the web workspace; without --password-stdin a one-time password is made and printed."""
+    import secrets
+
+    from cspkit.errors import ConfigError
+    from cspkit.web import audit
+    from cspkit.web.security import UserError, add_user
+
+    ws = _workspace(workspace)
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    settings, db = _web_session(ws)
+    try:
+        try:
+            user = add_user(db, email, role, password, organisation)
+        except UserError as exc:
+            raise ConfigError(str(exc)) from None
+        audit.append(
+            db,
+            settings.secret_key,
+            actor="command line",
+            role="administrator",
+            action="user added",
+            target=user.email,
+            detail=f"role {role}" + (f", organisation {organisation}" if organisation else ""),
+        )
+    finally:
+        db.close()
+    console.print(f"Added {user.email} ({role}).")
+    if not password_stdin:
+        console.print(f"One-time password: {password}", highlight=False)
+
+
+@audit_app.command("verify")
+@friendly_errors
+def audit_verify(workspace: WorkspaceOpt = None) -> None:
+    """Check the audit log's hash chain; exit status 1 when an entry was edited, moved or deleted."""
+    from cspkit.web import audit
+
+    ws = _workspace(workspace)
+    settings, db = _web_session(ws)
+    try:
+        report = audit.verify(db, settings.secret_key)
+    finally:
+        db.close()
+    if report.ok:
+        console.print(f"The audit chain of {report.entries:,} entries is intact.")
+        return
+    err_console.print(
+        f"[bold red]The audit chain is broken[/] at entry {report.first_broken}: {report.reason}.", highlight=False
+    )
+    raise typer.Exit(1)
