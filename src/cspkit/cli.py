@@ -448,7 +448,9 @@ def findings(
     as_json: JsonOpt = False,
 ) -> None:
     """The findings: levels, changes with significance tests, control-chart signals, hotspots."""
-    fs = _compute(workspace, period, compare, topic, forecast=as_json)
+    # the table shows no forecast and no Gi* cluster (both are in --json and the report): not computed for it, so
+    # the command answers at once (statsmodels, libpysal and geopandas are not even imported)
+    fs = _compute(workspace, period, compare, topic, forecast=as_json, hotspot_maps=as_json)
     items = fs.findings
     if area:
         items = [f for f in items if f.area == area]
