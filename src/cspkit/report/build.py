@@ -28,7 +28,7 @@ def glossary_for(text: str) -> list[tuple[str, str]]:
     path = bundled_path("report/glossary.csv")
     with path.open(encoding="utf-8") as fh:
         entries = [(r["term"], r["meaning"]) for r in csv.DictReader(fh)]
-    return [(t, m) for t, m in entries if re.search(rf"\b{re.escape(t)}\b", text)]
+    return [(t, m) for t, m in entries if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", text)]
 
 
 def build_document(inp: AssessmentInputs) -> Document:
@@ -38,7 +38,7 @@ def build_document(inp: AssessmentInputs) -> Document:
     sections = [section for chapter in CHAPTERS for section in chapter(b)]
     year = fs.period.last[:4]
     doc = Document(
-        title=f"Partnership Strategic Assessment {fs.period.label}",
+        title="Partnership Strategic Assessment",  # the period is printed once, under it
         partnership=inp.partnership,
         period_label=fs.period.label,
         marking=inp.marking,
@@ -55,7 +55,35 @@ def build_document(inp: AssessmentInputs) -> Document:
     )
     text = " ".join(_all_text(doc))
     doc.glossary = glossary_for(text)
+    doc.monthly = monthly_series(inp)
     return doc
+
+
+#: Topic -> the name of its monthly sheet in the Excel annex.
+TOPIC_NAMES = {
+    "crime": "Crime",
+    "asb": "ASB",
+    "da": "Domestic abuse",
+    "sv": "Sexual violence",
+    "reoffending": "Reoffending",
+    "substance": "Substance misuse",
+}
+
+
+def monthly_series(inp: AssessmentInputs) -> dict[str, dict[str, list[tuple[str, float]]]]:
+    """The monthly count series of each topic's area findings (not wards), for the Excel annex.
+
+    Public edition: a series with any month from 1 to the threshold minus one is left out (it would publish
+    small numbers).
+    """
+    out: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    for f in inp.fs.findings:
+        if f.unit != "count" or ".ward." in f.id or len(f.series) < 2 or f.topic not in TOPIC_NAMES:
+            continue
+        if inp.public and any(0 < v < inp.suppress_below for _, v in f.series):
+            continue
+        out.setdefault(TOPIC_NAMES[f.topic], {})[f.title] = [(m, float(v)) for m, v in f.series]
+    return out
 
 
 def _all_text(doc: Document) -> list[str]:

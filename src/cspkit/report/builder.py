@@ -31,6 +31,25 @@ OS_BOUNDARIES = (
 )
 
 
+#: Where one sentence ends and the next begins (after . ; : ! ? before a capital, a digit or a bracket).
+SENTENCE_SPLIT = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z0-9(])")
+#: A base printed with a percentage: "351 of 2,735", "Of 5,610", "against 14,123", "131 to 172".
+_HAS_BASE = re.compile(
+    r"[\d,]+ of [\d,]+|\bOf [\d,]+|(?:against|on|compared with|from) (?:about )?[\d,]+(?!%)|[\d,]+ to [\d,]+"
+)
+
+#: Delivery status codes of last year's recommendations, in words.
+STATUS_LABELS = {
+    "complete": "Complete",
+    "on_track": "On track",
+    "delayed": "Delayed",
+    "not_started": "Not started",
+    "dropped": "Dropped",
+}
+#: RAG codes in words; a completed recommendation is green, and says it is complete.
+RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red", "grey": "Grey", "complete": "Green (complete)"}
+
+
 @dataclass
 class AssessmentInputs:
     """Everything the document is built from (all computed before; the builder computes no statistic).
@@ -51,6 +70,8 @@ class AssessmentInputs:
         boundaries_lsoa: LSOA boundaries for maps, if available.
         boundaries_ward: Ward boundaries for maps, if available.
         date: Publication date.
+        neutral_measures: Finding ids (or prefixes ending in ".") rated neither better nor worse.
+        checklist_actions: What the analyst still has to do (never printed in the document).
     """
 
     partnership: str
@@ -69,6 +90,8 @@ class AssessmentInputs:
     boundaries_lsoa: Any | None = None
     boundaries_ward: Any | None = None
     date: str = field(default_factory=lambda: dt.date.today().isoformat())
+    neutral_measures: list[str] = field(default_factory=list)
+    checklist_actions: list[str] = field(default_factory=list)
 
     @property
     def public(self) -> bool:
@@ -100,14 +123,29 @@ def compared(f: Finding) -> dict[str, Any]:
     }
 
 
-def verdict(f: Finding) -> str:
+def rating(f: Finding, neutral: tuple[str, ...] = ()) -> str:
+    """``worse``, ``better`` or ``neutral`` for a significant change; ``none`` when there is none to rate.
+
+    A finding is rated neutral when it has no good direction or when its id (or a prefix ending in ".") is listed
+    in ``neutral`` (the ``report.neutral_measures`` setting: more domestic abuse reported is not a worse outcome).
+    """
+    c = f.change
+    if c is None or not c.significant or c.direction == "none":
+        return "none"
+    if f.good_direction == "none" or any(f.id == n or (n.endswith(".") and f.id.startswith(n)) for n in neutral):
+        return "neutral"
+    return "worse" if (c.direction == "up") == (f.good_direction == "down") else "better"
+
+
+def verdict(f: Finding, neutral: tuple[str, ...] = ()) -> str:
     c = f.change
     if c is None or c.p_value is None:
         return "not tested"
     if not c.significant:
         return "no significant change"
-    worse = (c.direction == "up") == (f.good_direction == "down")
-    return f"significant {'rise' if c.direction == 'up' else 'fall'} ({'worse' if worse else 'better'})"
+    word = "rise" if c.direction == "up" else "fall"
+    rated = rating(f, neutral)
+    return f"significant {word}" + (f" ({rated})" if rated in ("worse", "better") else "")
 
 
 def p_text(p: float | None, omit: bool = False) -> str:
@@ -117,12 +155,9 @@ def p_text(p: float | None, omit: bool = False) -> str:
     return "; p < 0.001" if p < 0.001 else f"; p = {p:.2g}"
 
 
-def status(f: Finding) -> str:
-    c = f.change
-    if c is None or not c.significant or f.good_direction == "none":
-        return "neutral"
-    worse = (c.direction == "up") == (f.good_direction == "down")
-    return "red" if worse else "green"
+def status(f: Finding, neutral: tuple[str, ...] = ()) -> str:
+    rated = rating(f, neutral)
+    return {"worse": "red", "better": "green"}.get(rated, "neutral")
 
 
 def small(f: Finding, threshold: int) -> bool:
@@ -167,17 +202,57 @@ class Builder:
         self.inp = inp
         self.fs = inp.fs
         self.used_ids: set[str] = set()
+        #: Public edition: findings hidden by secondary suppression (a total or a follow-up count that would give
+        #: a suppressed figure away by differencing), on top of those small in themselves.
+        self.hidden: set[str] = set()
+        self._places: list[tuple[str, float, float]] | None = None
+        self.said: dict[str, int] = {}
+
+    @property
+    def neutral(self) -> tuple[str, ...]:
+        return tuple(self.inp.neutral_measures)
+
+    def verdict(self, f: Finding) -> str:
+        """The verdict of a finding's change, rated by the partnership's direction settings."""
+        return verdict(f, self.neutral)
+
+    def status(self, f: Finding) -> str:
+        return status(f, self.neutral)
 
     # -- text ---------------------------------------------------------------------------------------------
     def sentence(self, f: Finding) -> str:
         self.used_ids.add(f.id)
         if self.inp.public and (
-            small(f, self.inp.suppress_below)
+            f.id in self.hidden
+            or small(f, self.inp.suppress_below)
             or f.small_number
             or quotes_small_count(f.sentence, self.inp.suppress_below)
         ):
             return f"{f.title}: the numbers are too small to publish (fewer than {self.inp.suppress_below})."
-        return f.sentence
+        return self.once(self.with_base(f, f.sentence))
+
+    def with_base(self, f: Finding, text: str) -> str:
+        """A sentence with a percentage but no base gets the finding's base: "(15 of 45)" or "(of 5,378)"."""
+        if not re.search(r"\d%", text) or _HAS_BASE.search(text):
+            return text
+        if f.unit == "proportion" and f.numerator is not None and f.denominator:
+            return text.rstrip(". ") + f" ({f.numerator:,.0f} of {f.denominator:,.0f})."
+        if f.unit == "count" and f.value:
+            return text.rstrip(". ") + f" (shares of {f.value:,.0f})."
+        return text
+
+    def once(self, text: str) -> str:
+        """Drop a stock sentence of eight words or more (a finding's standard caution) once it has been printed
+        twice: the reader has it, and a board document that repeats itself is not read."""
+        kept = []
+        for part in SENTENCE_SPLIT.split(text):
+            if len(part.split()) >= 8:
+                n = self.said.get(part, 0)
+                if n >= 2:
+                    continue
+                self.said[part] = n + 1
+            kept.append(part)
+        return " ".join(kept)
 
     def scrub(self, text: str) -> str:
         """Free text built from findings (evidence, reasons): small counts removed in the public edition."""
@@ -221,7 +296,7 @@ class Builder:
                         if c is not None and c.rate_ratio is not None and c.ci_low is not None and c.ci_high is not None
                         else ""
                     ),
-                    "verdict": verdict(f) + p_text(c.p_adjusted if c is not None else None, compact),
+                    "verdict": self.verdict(f) + p_text(c.p_adjusted if c is not None else None, compact),
                     "signal": f"{f.spc.rule} ({f.spc.month})" if f.spc else "none",
                 }
             )
@@ -282,7 +357,7 @@ class Builder:
                     "ward": f.area_name,
                     "code": f.area,
                     **compared(f),
-                    "verdict": verdict(f),
+                    "verdict": self.verdict(f),
                 }
             )
         cols = [
@@ -319,6 +394,26 @@ class Builder:
             definition += "."
         return Figure.from_chart(image, caption=caption, provenance=prov([f], definition))
 
+    def place_labels(self) -> list[tuple[str, float, float]]:
+        """Town names (a name shared by two or more wards) at a point inside their wards, in British National Grid
+        metres, for the maps; computed once."""
+        if self._places is not None:
+            return self._places
+        bounds = self.inp.boundaries_ward
+        places: list[tuple[str, float, float]] = []
+        if bounds is not None and "name" in bounds:
+            from cspkit.report.chapters.area_profile import town_of
+            from cspkit.report.maps import BRITISH_NATIONAL_GRID
+
+            grid = bounds.to_crs(BRITISH_NATIONAL_GRID) if bounds.crs is not None else bounds
+            grid = grid.assign(town=[town_of(str(n)) for n in grid["name"]])
+            sizes = grid.groupby("town").size()
+            for town, part in grid[grid["town"].map(sizes) >= 2].groupby("town"):
+                point = part.geometry.union_all().representative_point()
+                places.append((str(town), float(point.x), float(point.y)))
+        self._places = places
+        return places
+
     def hotspot_map(self, hotspot_id: str, title: str) -> Figure | None:
         f = self.fs.get(hotspot_id)
         if f is None or self.inp.boundaries_lsoa is None:
@@ -330,18 +425,36 @@ class Builder:
 
         gi = f.extra.get("gi_star") or {}
         hot = [a["code"] for a in gi.get("areas", []) if a.get("classification") == "hot"] if gi else []
+        # the outline draws one thing, and the legend says which
+        outline = "Hot spot cluster (Gi*, false discovery rate controlled)"
         if not hot:
             hot = [p["lsoa"] for p in f.extra.get("persistent", [])]
+            outline = "In the busiest 10% of LSOAs in every year"
         suppressed = [c for c, v in counts.items() if 0 < v < self.inp.suppress_below] if self.inp.public else []
-        label = "Incidents in the period"
+        label = "Incidents in the period, by LSOA"
+        # outlined LSOAs named by their ward ("Dunstable-Icknield (2)"), not by code suffixes
+        wards: dict[str, int] = {}
+        for code in hot:
+            name = self.fs.area.ward_names.get(self.fs.area.lsoa_ward.get(code, ""), code)
+            wards[name] = wards.get(name, 0) + 1
+        names = [f"{w} ({n})" if n > 1 else w for w, n in sorted(wards.items(), key=lambda kv: (-kv[1], kv[0]))]
+        kwargs: dict[str, Any] = {
+            "hotspots": hot,
+            "suppressed": suppressed,
+            "outline_label": outline + ", by ward",
+            "outline_names": names,
+            "places": self.place_labels(),
+        }
         bounds = self.inp.boundaries_lsoa
-        if "name" in bounds:  # "005C" rather than "Central Bedfordshire 005C" in the legend's hotspot list
-            prefix = f"{self.fs.area.name} "
-            bounds = bounds.assign(name=[str(n).removeprefix(prefix) for n in bounds["name"]])
-        svg = choropleth_svg(counts, bounds, title, label, hotspots=hot, suppressed=suppressed)
-        png = choropleth_png(counts, bounds, title, label, hotspots=hot, suppressed=suppressed)
+        svg = choropleth_svg(counts, bounds, title, label, **kwargs)
+        png = choropleth_png(counts, bounds, title, label, **kwargs)
         self.used_ids.add(f.id)
-        alt = f"Map of {title[:1].lower() + title[1:]} in {self.fs.area.name}; {len(hot)} LSOAs outlined as hotspots."
+        alt = (
+            f"Map of {title[:1].lower() + title[1:]} in {self.fs.area.name}, darker for more incidents; "
+            f"{len(hot)} LSOAs outlined ({outline.lower()})"
+            + (f", in {', '.join(list(wards)[:3])}" if wards else "")
+            + "."
+        )
         if suppressed:
             alt += (
                 f" {len(suppressed)} LSOAs with fewer than {self.inp.suppress_below} incidents are hatched grey "
@@ -353,9 +466,7 @@ class Builder:
             alt=alt,
             caption=title,
             raster_in_print=True,
-            provenance=prov(
-                [f], "Counts by LSOA; outlined: Gi* hot spots (or persistent top-10% LSOAs). " + OS_BOUNDARIES
-            ),
+            provenance=prov([f], f"Counts by LSOA; outlined: {outline.lower()}. " + OS_BOUNDARIES),
         )
 
     def ward_map(self, prefix: str, suffix: str, title: str) -> Figure | None:
@@ -381,13 +492,20 @@ class Builder:
         ]
         small = [f.area for f in findings if f.value is not None and 0 < f.value < self.inp.suppress_below]
         suppressed = small if self.inp.public else []
-        label = "Per 1,000 residents"
-        svg = choropleth_svg(rates, bounds, title, label, hotspots=rising, suppressed=suppressed)
-        png = choropleth_png(rates, bounds, title, label, hotspots=rising, suppressed=suppressed)
+        label = "Per 1,000 residents, by ward"
+        kwargs: dict[str, Any] = {
+            "hotspots": rising,
+            "suppressed": suppressed,
+            "outline_label": "Significant rise",
+            "places": self.place_labels(),
+        }
+        svg = choropleth_svg(rates, bounds, title, label, **kwargs)
+        png = choropleth_png(rates, bounds, title, label, **kwargs)
         self.used_ids.update(f.id for f in findings)
-        alt = (
-            f"Map of {title[:1].lower() + title[1:]} by ward in {self.fs.area.name}; {len(rising)} wards with a "
-            "statistically significant rise are outlined."
+        alt = f"Map of {title[:1].lower() + title[1:]} in {self.fs.area.name}, darker for higher rates; " + (
+            f"{len(rising)} wards with a statistically significant rise are outlined."
+            if rising
+            else "no ward had a statistically significant rise."
         )
         return Figure(
             svg=svg,
@@ -407,19 +525,43 @@ class Builder:
         return [f for f in self.fs.findings if f.id.startswith(prefix) and (not exclude_wards or ".ward." not in f.id)]
 
 
+def percent_with_base(
+    f: Finding, value: float | None = None, numerator: float | None = None, denominator: float | None = None
+) -> str:
+    """A proportion as "33% (15 of 45)": a percentage is never printed without its base."""
+    value = f.value if value is None else value
+    numerator = f.numerator if numerator is None else numerator
+    denominator = f.denominator if denominator is None else denominator
+    if value is None:
+        return ""
+    text = f"{value:.0%}"
+    if numerator is not None and denominator:
+        text += f" ({numerator:,.0f} of {denominator:,.0f})"
+    return text
+
+
 def tile(f: Finding | None, label: str, builder: Builder, proportion: bool = False) -> Tile | None:
     if f is None or f.value is None:
         return None
     builder.used_ids.add(f.id)
-    if builder.inp.public and small(f, builder.inp.suppress_below):
-        return Tile(label, f"<{builder.inp.suppress_below}", "too small to publish", "neutral")
-    value = f"{f.value:.0%}" if proportion or f.unit == "proportion" else f"{f.value:,.0f}"
+    threshold = builder.inp.suppress_below
+    is_share = proportion or f.unit == "proportion"
+    if builder.inp.public and (
+        (f.unit == "count" and 0 < f.value < threshold) or (is_share and (f.small_number or small(f, threshold)))
+    ):
+        # "<5" only where it is true; a share of a small group is simply not published
+        shown = f"<{threshold}" if f.unit == "count" else "not published"
+        return Tile(label, shown, "too small to publish", "neutral")
+    value = percent_with_base(f) if is_share else f"{f.value:,.0f}"
     detail = ""
     c = f.change
     if c is not None and f.baseline is not None:
-        before = f"{f.baseline:.0%}" if proportion or f.unit == "proportion" else f"{f.baseline:,.0f}"
-        detail = f"{verdict(f)}; was {before}"
-    return Tile(label, value, detail, status(f))  # type: ignore[arg-type]
+        if builder.inp.public and f.unit == "count" and 0 < f.baseline < threshold:
+            detail = "comparison too small to publish"
+        else:
+            before = f"{f.baseline:.0%}" if is_share else f"{f.baseline:,.0f}"
+            detail = f"{builder.verdict(f)}; was {before}"
+    return Tile(label, value, detail, builder.status(f))  # type: ignore[arg-type]
 
 
 def cautious(tile: Tile | None) -> Tile | None:
@@ -471,3 +613,42 @@ def sentences(b: Builder, findings: list[Finding]) -> list[str]:
         names = "; ".join(f.title for f, _ in small)
         out.append(f"Not published because the numbers are too small (fewer than {b.inp.suppress_below}): {names}.")
     return out
+
+
+def emerging_findings(b: Builder, recommended: set[str]) -> list[Finding]:
+    """Emerging issues: flagged emerging, rated (not neutral), not a place summary, not the all-crime total, and
+    not already a recommended priority (those have their own chapter)."""
+    out = []
+    for f in b.fs.findings:
+        if not f.emerging or ".ward." in f.id or f.id.endswith(".hotspots") or f.id.startswith("crime.all."):
+            continue
+        if any(f.id == n or (n.endswith(".") and f.id.startswith(n)) for n in b.neutral) or f.good_direction == "none":
+            continue
+        key = (
+            f.id.split(".")[1]
+            if f.id.startswith("crime.")
+            else {"da": "domestic_abuse", "asb": "asb"}.get(f.id.split(".")[0], "")
+        )
+        if key in recommended:
+            continue
+        out.append(f)
+    return out
+
+
+def why_emerging(f: Finding) -> str:
+    """One short line: the change or the control-chart signal that makes a finding emerging (no chapter text)."""
+    parts = []
+    c = f.change
+    if c is not None and c.significant and f.baseline is not None and f.value is not None:
+        if f.unit == "proportion":
+            parts.append(f"{f.baseline:.0%} to {percent_with_base(f)}")
+        else:
+            pct = f" ({c.percent:+.0f}%)" if c.percent is not None else ""
+            parts.append(
+                f"{f.baseline:,.0f} to {f.value:,.0f}{pct}, a significant {'rise' if c.direction == 'up' else 'fall'}"
+            )
+    if f.spc is not None:
+        from cspkit.findings.periods import month_label
+
+        parts.append(f"control-chart signal in {month_label(f.spc.month)} ({f.spc.rule})")
+    return "; ".join(parts) or "flagged by its control chart"

@@ -6,6 +6,7 @@ Each topic module turns warehouse data into Finding records and registers its bu
 
 from cspkit.topics import asb as asb
 from cspkit.topics import domestic_abuse as domestic_abuse
+from cspkit.topics import profile as profile
 from cspkit.topics import reoffending as reoffending
 from cspkit.topics import sexual_violence as sexual_violence
 from cspkit.topics import substance_misuse as substance_misuse

@@ -15,6 +15,7 @@ from cspkit.report.chapters import (
     appendix_new,
     appendix_previous,
     appendix_sources,
+    area_profile,
     asb,
     crime,
     domestic_abuse,
@@ -24,6 +25,7 @@ from cspkit.report.chapters import (
     priorities,
     reoffending,
     sexual_violence,
+    substance_misuse,
     summary,
 )
 from cspkit.report.model import Section
@@ -37,12 +39,14 @@ Chapter = Callable[[Builder], list[Section]]
 CHAPTERS: tuple[Chapter, ...] = (
     summary.build,
     introduction.build,
+    area_profile.build,
     performance.build,
     crime.build,
     asb.build,
     reoffending.build,
     domestic_abuse.build,
     sexual_violence.build,
+    substance_misuse.build,
     priorities.build,
     emerging.build,
     appendix_sources.build,

@@ -7,6 +7,13 @@ from typing import Any
 from cspkit.report.builder import Builder
 from cspkit.report.model import Column, Paragraph, Section, Table
 
+#: Harm-index settings in words.
+_INDEX_NAMES = {
+    "base": "the index in force",
+    "cchi_approx": "the approximate Cambridge Crime Harm Index",
+    "unweighted": "unweighted counts",
+}
+
 
 def _appendix_matrix(b: Builder) -> Section:
     pr = b.inp.priorities
@@ -63,12 +70,19 @@ def _appendix_matrix(b: Builder) -> Section:
             print_max_rows=30,
         ),
     ]
+    provisional = getattr(pr, "provisional", None)
+    if provisional is not None:
+        from cspkit.report.chapters.summary import provisional_block
+
+        blocks.append(provisional_block(provisional, "matrix-provisional"))
     if pr.sensitivity is not None:
         s = pr.sensitivity
         blocks.append(
             Paragraph(
                 f"Sensitivity: {s.runs:,} Monte Carlo runs (seed {s.seed}) with every weight varied by up to "
-                f"±{s.weight_jitter:.0%} and the harm index switched between {', '.join(s.evidence_sets)}. A priority "
+                f"±{s.weight_jitter:.0%} and the harm index switched between "
+                + ", ".join(_INDEX_NAMES.get(name, name) for name in s.evidence_sets)
+                + ". A priority "
                 f"is robust when it stays in the top {s.top_n} in at least 80% of runs."
             )
         )

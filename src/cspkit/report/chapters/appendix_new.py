@@ -16,19 +16,45 @@ def _appendix_new(b: Builder) -> Section:
         Column("ref", "Ref"),
         Column("priority", "Priority"),
         Column("action", "Recommendation"),
-        Column("evidence", "Evidence"),
-        Column("owner", "Suggested owner"),
+        Column("target", "Target (baseline from the findings)"),
+        Column("owner", "Lead agency"),
+        Column("review", "Review by"),
+        Column("findings", "Evidence (finding ids)"),
     ]
-    rows = [{**r, "evidence": b.scrub(str(r.get("evidence") or ""))} for r in rows]
+    shown = [
+        {
+            **r,
+            "action": b.scrub(str(r.get("action") or "")),
+            "target": b.scrub(str(r.get("target") or "")) or "To be agreed by the board",
+            "review": _date_words(str(r.get("review") or "")),
+            "findings": ", ".join(r.get("finding_ids") or []) or "analyst's text",
+        }
+        for r in rows
+    ]
     return Section(
         "appendix-new",
         "Appendix D: New recommendations",
         [
-            Paragraph("Drafted from the evidence for each recommended priority; edit them in the workspace."),
-            Table(cols, rows, caption="New recommendations", id="new-recommendations"),
+            Paragraph(
+                "One recommendation for each recommended priority: what to do, the measurable target and its baseline "
+                "from the findings, the lead agency, and when the board reviews it. Analysts edit them in the "
+                "workspace; the evidence column names the findings behind each."
+            ),
+            Table(cols, shown, caption="New recommendations", id="new-recommendations"),
         ],
         xlsx_sheet="D New recs",
     )
+
+
+def _date_words(iso: str) -> str:
+    """2023-10-31 -> 31 October 2023 (anything else as given)."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.day} {day:%B %Y}"
 
 
 def build(b: Builder) -> list[Section]:

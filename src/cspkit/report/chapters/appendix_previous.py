@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cspkit.report.builder import Builder
+from cspkit.report.builder import RAG_LABELS, STATUS_LABELS, Builder
 from cspkit.report.model import Callout, Column, Section, Table
 
 
@@ -28,7 +28,15 @@ def _appendix_previous(b: Builder) -> Section:
         [
             Table(
                 cols,
-                [{**r, "evidence": b.scrub(str(r.get("evidence") or ""))} for r in rows],
+                [
+                    {
+                        **r,
+                        "status": STATUS_LABELS.get(str(r.get("status")), str(r.get("status") or "")),
+                        "rag": RAG_LABELS.get(str(r.get("rag")), str(r.get("rag") or "")),
+                        "evidence": b.scrub(str(r.get("evidence") or "")),
+                    }
+                    for r in rows
+                ],
                 caption="Previous recommendations and their status",
                 id="previous-recommendations",
             )

@@ -16,7 +16,14 @@ def _da_chapter(b: Builder) -> Section | None:
     blocks: list[Any] = []
     inc = fs.get("da.incidents")
     main = [f for f in findings if not f.id.startswith("da.marac")]
-    blocks += b.narrative("domestic-abuse", [b.sentence(f) for f in main])
+    # a count of nought in both periods is not a finding to publish: it is named once, in one sentence
+    none = [f for f in main if f.unit == "count" and f.value == 0 and f.baseline in (0, None)]
+    texts = [b.sentence(f) for f in main if f not in none]
+    if none:
+        texts.append(
+            "None recorded in either period: " + "; ".join(f.title[:1].lower() + f.title[1:] for f in none) + "."
+        )
+    blocks += b.narrative("domestic-abuse", texts)
     fig = b.chart(inc, "Domestic abuse incidents per month, with control limits")
     if fig:
         blocks.append(fig)

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from cspkit.config import SETTINGS
 from cspkit.report.builder import Builder
 from cspkit.report.model import Column, Section, Table
+
+#: Each definition in words (the setting's own description), so the document never prints a configuration key.
+_DEFINITION_LABELS = {s.key: s.help for s in SETTINGS if s.section == "definitions"}
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float) and 0 < value < 1:
+        return f"{value:.0%}"
+    if value == "cchi_approx":
+        return "Cambridge Crime Harm Index (approximate)"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def _introduction(b: Builder) -> Section:
@@ -23,7 +35,7 @@ def _introduction(b: Builder) -> Section:
         "what local people think should be prioritised, and how far last year's plan was implemented."
     )
     definitions = [
-        {"setting": k.split(".", 1)[1].replace("_", " "), "value": str(v)}
+        {"setting": _DEFINITION_LABELS.get(k, k.split(".", 1)[1].replace("_", " ").capitalize()), "value": _shown(v)}
         for k, v in fs.definitions.items()
         if k.startswith("definitions.")
     ]
@@ -56,7 +68,7 @@ def _introduction(b: Builder) -> Section:
                 Table(
                     [Column("setting", "Definition"), Column("value", "Value")],
                     definitions,
-                    caption="Definitions in force (cspkit.toml)",
+                    caption="Definitions in force (set by the partnership)",
                     id="definitions",
                 ),
             ],
@@ -73,7 +85,7 @@ def _introduction(b: Builder) -> Section:
                             Column("id", "Ref"),
                             Column("requirement", "Requirement"),
                             Column("status", "Status"),
-                            Column("evidence", "Evidence or action"),
+                            Column("evidence", "Where the assessment covers it"),
                         ],
                         [{**r, "evidence": b.scrub(str(r.get("evidence") or ""))} for r in b.inp.checklist],
                         caption="Statutory content of the assessment (SI 2007/1830 reg. 5)",

@@ -12,6 +12,8 @@ def _performance(b: Builder) -> Section:
     fs = b.fs
     blocks: list[Any] = []
     if b.inp.performance:
+        n = max(int(r.get("ytd_months") or 0) for r in b.inp.performance)
+        months = f"{n} months" if n else "months"
         blocks.append(
             b.protect(
                 Table(
@@ -19,18 +21,20 @@ def _performance(b: Builder) -> Section:
                         Column("indicator", "Indicator"),
                         Column("value", "Quarter", "int"),
                         Column("last_year", "Same quarter last year", "int"),
-                        Column("ytd", "Year to date", "int"),
-                        Column("ytd_last_year", "YTD last year", "int"),
-                        Column("verdict", "Verdict"),
+                        Column("ytd", f"Year to date ({months})", "int"),
+                        Column("ytd_last_year", f"Same {months} last year", "int"),
+                        Column("verdict", "Verdict (quarter)"),
                         Column("rag", "RAG"),
                         Column("reason", "Why"),
                     ],
                     [_performance_row(r, b) for r in b.inp.performance],
                     caption=f"Local performance indicators, {b.inp.performance_label}",
                     id="performance",
-                    note="RAG: red only for a significant move the wrong way or a target missed by more than its "
-                    "tolerance; amber for a move the wrong way that is not significant, a control-chart signal the "
-                    "wrong way, or a target missed within tolerance; green otherwise; grey when there is no data.",
+                    note="RAG: red only for a significant move the wrong way on the same quarter last year or a "
+                    "target missed by more than its tolerance; amber for a control-chart signal the wrong way or a "
+                    "target missed within tolerance; green otherwise (a move that is not significant is not rated); "
+                    "grey when there is no data. The verdict is the quarter's; the year to date compares the same "
+                    "months on both sides.",
                 )
             )
         )
@@ -57,6 +61,7 @@ def _performance_row(row: dict[str, Any], b: Builder) -> dict[str, Any]:
     """A performance row as printed: a rate indicator's values as percentages (the columns hold counts)."""
     out = dict(row)
     out.pop("unit", None)
+    out.pop("ytd_months", None)
     values = [row.get(k) for k in _PERFORMANCE_VALUES]
     proportion = (
         row["unit"] == "proportion"

@@ -34,7 +34,7 @@ def _priority_chapters(b: Builder) -> list[Section]:
                 )
             )
         blocks += where_blocks(b, f"crime.{key}", ".count", f.title, f"ward-{key}", lsoa_map=False)
-        out.append(Section(f"priority-{key}", f"Priority: {f.title}", blocks, xlsx_sheet=f"Priority {f.title}"[:31]))
+        out.append(Section(f"priority-{key}", f"Priority: {f.title}", blocks, xlsx_sheet=f.title))
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cspkit.findings.model import Finding
-from cspkit.report.builder import Builder, prov, sentences, small, verdict
+from cspkit.report.builder import Builder, percent_with_base, prov, sentences, small
 from cspkit.report.model import Callout, Column, Section, Table
 
 _COHORTS = {"iom": "IOM cohort", "ppo": "PPO cohort"}
@@ -21,6 +21,8 @@ def _reoffending_chapter(b: Builder) -> Section | None:
         "Members who joined or left during the period were on the programme for only part of it, so they had less "
         "time to offend than in the 12-month baseline: a fall in the same-period measures partly reflects that.",
     )
+    if b.inp.public:
+        b.hidden |= _secondary(b, findings)
     groups: dict[str, list[Finding]] = {"": []}
     for f in findings:
         cohort = f.id.split(".")[1]
@@ -58,16 +60,51 @@ def _key_reoffending(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if any(f.id.endswith("." + k) for k in _KEY_REOFFENDING)]
 
 
+def _secondary(b: Builder, findings: list[Finding]) -> set[str]:
+    """Findings to hide so that no suppressed cohort figure can be worked out from the others.
+
+    - A measure suppressed for one cohort is hidden for all cohorts too (all minus the other cohort gives it).
+    - A cohort's count of members not yet followed up is hidden when the members who were followed up (cohort
+      size minus that count) are fewer than the threshold.
+    """
+    threshold = b.inp.suppress_below
+    by_id = {f.id: f for f in findings}
+    hidden: set[str] = set()
+    for f in findings:
+        parts = f.id.split(".")
+        if len(parts) > 2 and parts[1] in _COHORTS and (f.small_number or small(f, threshold)):
+            hidden.add(".".join([parts[0], *parts[2:]]))  # the all-cohorts version of the same measure
+    for cohort in ("", *(f"{c}." for c in _COHORTS)):
+        size = by_id.get(f"reoffending.{cohort}cohort_size")
+        pending = by_id.get(f"reoffending.{cohort}followup.incomplete")
+        if size is None or pending is None or size.value is None or pending.value is None:
+            continue
+        followed = size.value - pending.value
+        if 0 < followed < threshold:
+            hidden.add(pending.id)
+            hidden.update(fid for fid in by_id if fid.startswith(f"reoffending.{cohort}followup."))
+    return hidden
+
+
 def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str) -> Table:
-    """One row per finding: its value and comparison as printed, and the verdict (a compact chapter table)."""
+    """One row per finding: its value and comparison as printed, and the verdict (a compact chapter table).
+
+    Public edition: "<5" is printed only for a count that is from 1 to 4; any other suppressed value (a share of a
+    small cohort, a figure hidden by secondary suppression) is "not published", and no verdict is printed for it.
+    """
+    threshold = b.inp.suppress_below
+
+    def suppressed(f: Finding) -> bool:
+        return b.inp.public and (f.id in b.hidden or f.small_number or small(f, threshold))
 
     def shown(f: Finding, value: float | None) -> str:
         if value is None:
             return ""
-        if b.inp.public and (f.small_number or small(f, b.inp.suppress_below)):
-            return f"<{b.inp.suppress_below}" if f.unit == "count" else "not published"
+        if suppressed(f):
+            true_bound = f.unit == "count" and 0 < value < threshold and f.id not in b.hidden
+            return f"<{threshold}" if true_bound else "not published"
         if f.unit == "proportion":
-            return f"{value:.0%}"
+            return percent_with_base(f) if value == f.value else f"{value:.0%}"
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
     rows = []
@@ -78,7 +115,7 @@ def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str)
                 "measure": f.title,
                 "value": shown(f, f.value),
                 "baseline": shown(f, f.baseline),
-                "verdict": verdict(f) if f.change is not None else "",
+                "verdict": "" if suppressed(f) or f.change is None else b.verdict(f),
             }
         )
     return Table(
