@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from cspkit.findings.engine import FindingSet, compute_findings
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 from tests.topics.conftest import LoadFiles
 
@@ -58,7 +59,9 @@ def test_planted_alcohol_rise(synth: tuple[Workspace, dict[str, Any]]) -> None:
     ws, truth = synth
     con = ws.connect(read_only=True)
     try:
-        fs = compute_findings(con, ws.config(), topics=["substance"], forecast=False, hotspot_maps=False)
+        fs = compute_findings(
+            con, ws.config(), topics=["substance"], forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
     finally:
         con.close()
     planted = truth["substance_misuse"]["periods"]

@@ -15,10 +15,10 @@ import csv
 import re
 from pathlib import Path
 
+from cspkit.bundled import bundled_path
 from cspkit.report.builder import OGL, OS_BOUNDARIES, AssessmentInputs, Builder
 from cspkit.report.chapters import CHAPTERS
 from cspkit.report.model import Callout, Document, Paragraph, Table
-from cspkit.warehouse.reference import bundled_path
 
 __all__ = ["AssessmentInputs", "build_document", "glossary_for", "narrative_files"]
 

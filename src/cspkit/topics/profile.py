@@ -19,10 +19,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from importlib import resources
 from typing import Any
 
-from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
+from cspkit.bundled import bundled_path
+from cspkit.findings.engine import TopicInput
 from cspkit.findings.model import Finding
 from cspkit.findings.stats import poisson_exact_test, rate_ratio_ci
 from cspkit.topics._partner import level_finding
@@ -37,7 +37,7 @@ _AGE_SOURCE = "ONS mid-2024 population estimates by LSOA, sex and broad age"
 
 
 def _bundled(relative: str) -> bytes:
-    return (resources.files("cspkit") / "data" / relative).read_bytes()
+    return bundled_path(relative).read_bytes()
 
 
 def imd_deciles(lsoas: set[str]) -> dict[str, int]:
@@ -230,6 +230,3 @@ def build(inp: TopicInput) -> list[Finding]:
         if finding is not None:
             out.append(finding)
     return out
-
-
-TOPIC_BUILDERS["profile"] = build

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
+from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import CountSeries, build_count_findings, slug
 from cspkit.findings.model import Finding
 from cspkit.topics._partner import (
@@ -163,6 +163,3 @@ def build(inp: TopicInput) -> list[Finding]:
     )
     findings += build_proportion_findings(proportions, ctx)
     return findings
-
-
-TOPIC_BUILDERS["substance"] = build
