@@ -639,6 +639,10 @@ def assess(
     )
     for kind, path in result.files.items():
         console.print(f"  {kind:5} {path}")
+    if result.checklist_actions:  # the analyst's to-dos: here and in statutory-checklist.md, never in the document
+        console.print("[bold]Still to do before the board meets[/] (statutory checklist):")
+        for action in result.checklist_actions:
+            console.print(f"  - {action}", markup=False)
     console.print(f"Took {sum(result.timings.values()):.1f} s.")
 
 

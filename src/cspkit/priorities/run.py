@@ -20,6 +20,7 @@ from cspkit.priorities.evidence import CandidateEvidence, build_inputs
 from cspkit.priorities.judgements import JudgementStore
 from cspkit.priorities.matrix import Matrix, Ranking, score
 from cspkit.priorities.presets import PRESETS, matrix_for
+from cspkit.priorities.provisional import Provisional, provisional_ranking
 from cspkit.priorities.sensitivity import Sensitivity, sensitivity
 from cspkit.warehouse.store import query
 from cspkit.workspace import Workspace
@@ -42,6 +43,8 @@ class PriorityResult:
     candidates: list[CandidateEvidence]
     views: PublicViews
     harm_index: str
+    #: Before the workshop: a ranking on the criteria with evidence (None once a candidate is complete).
+    provisional: Provisional | None = None
 
     def recommended(self) -> list[str]:
         """Candidate keys in the top band (the matrix's first band), in rank order."""
@@ -56,6 +59,13 @@ class PriorityResult:
             "ranking": self.ranking.to_dict(),
             "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
             "recommended": self.recommended(),
+            "provisional": None
+            if self.provisional is None
+            else {
+                "ranking": self.provisional.ranking.to_dict(),
+                "missing_criteria": self.provisional.missing,
+                "criteria_used": self.provisional.used,
+            },
         }
 
 
@@ -119,7 +129,8 @@ def prioritise(
     sens = None
     if any(r.complete for r in ranking.rows):
         sens = sensitivity(matrix, inputs, runs=runs, seed=seed, top_n=top_n, alternative_inputs=alternatives)
-    return PriorityResult(matrix, ranking, sens, candidates, views, harm_name)
+    provisional = provisional_ranking(matrix, inputs, ranking)
+    return PriorityResult(matrix, ranking, sens, candidates, views, harm_name, provisional)
 
 
 def preset_names() -> list[str]:
