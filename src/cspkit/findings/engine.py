@@ -22,7 +22,19 @@ from cspkit.findings.indicators import FindingContext
 from cspkit.findings.model import Finding
 from cspkit.findings.periods import Comparison, Period, latest_complete_12, parse_period, plan_comparison
 
-__all__ = ["TOPIC_BUILDERS", "FindingSet", "TopicInput", "compute_findings", "loaded_event_months"]
+#: The rule for testing changes in counts, printed with the definitions (each finding's ``change.test`` says which
+#: branch applied to it).
+CHANGE_TEST_RULE = (
+    "Changes in monthly counts are tested with a quasi-Poisson model of the months of both periods (month-of-year "
+    "terms when there are 24 months or more, days in month as exposure, over-dispersion estimated from the data), "
+    "or with the exact conditional mid-p test when the counts vary no more than Poisson counts, there are too few "
+    "months to estimate over-dispersion, or a period has no events. P-values are adjusted with Benjamini-Hochberg "
+    "within each family (area indicators together, ward indicators together); the adjusted interval printed with "
+    "a significant change has the matching false-coverage-rate level, so it excludes 'no change' exactly when the "
+    "change is called significant."
+)
+
+__all__ = ["CHANGE_TEST_RULE", "TOPIC_BUILDERS", "FindingSet", "TopicInput", "compute_findings", "loaded_event_months"]
 
 
 @dataclass
@@ -184,7 +196,7 @@ def compute_findings(
         timings[name] = time.perf_counter() - t
     if wanted is not None:
         findings = [f for f in findings if f.topic in wanted]
-    definitions = {**config.definitions(), "comparison": comparison.note}
+    definitions = {**config.definitions(), "comparison": comparison.note, "change_test": CHANGE_TEST_RULE}
     if comparison.restricted:
         notes.append(comparison.note)
     timings["total"] = time.perf_counter() - t0

@@ -1,9 +1,10 @@
 """Count indicators: from monthly counts to Finding records with honest change tests.
 
 Every topic hands this module monthly counts (one series per indicator); it computes the value and baseline for
-the comparison plan, the exact Poisson test and rate-ratio interval, the Benjamini-Hochberg verdict across the
-family of indicators compared together, the control chart of the monthly series, an optional forecast, and the
-cautious sentence. Topics then only decide *what* to count.
+the comparison plan, the change test (quasi-Poisson with season, or the exact mid-p test, by the rule in
+:mod:`cspkit.findings.stats`) and its rate-ratio interval, the Benjamini-Hochberg verdict across the family of
+indicators compared together with the matching multiplicity-adjusted interval, the control chart of the monthly
+series, an optional forecast, and the cautious sentence. Topics then only decide *what* to count.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cspkit.findings.forecast import forecast_monthly
-from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
+from cspkit.findings.model import Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Comparison, month_add, month_label, month_range
 from cspkit.findings.spc import control_chart, latest_signal
-from cspkit.findings.stats import adjust_changes, compare_counts
+from cspkit.findings.stats import TestedChange, adjust_changes, compare_monthly_counts
 from cspkit.findings.wording import describe_change, describe_spc, format_number
 
 __all__ = ["CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
@@ -117,12 +118,17 @@ def _sum(monthly: dict[str, float], months: list[str]) -> float:
     return float(sum(monthly.get(m, 0.0) for m in months))
 
 
-def _raw_change(series: CountSeries, ctx: FindingContext) -> tuple[float, float, float, Change]:
+def _raw_change(series: CountSeries, ctx: FindingContext) -> tuple[float, float, float, TestedChange]:
     comp = ctx.comparison
     value = _sum(series.monthly, comp.current_months)
     baseline_sum = float(sum(_sum(series.monthly, months) for months in comp.baseline_months))
     baseline = baseline_sum / len(comp.baseline_months)
-    change = compare_counts(value, baseline_sum, comp.exposure_current, comp.exposure_baseline)
+    change = compare_monthly_counts(
+        {m: series.monthly.get(m, 0.0) for m in comp.current_months},
+        {m: series.monthly.get(m, 0.0) for months in comp.baseline_months for m in months},
+        comp.exposure_current,
+        comp.exposure_baseline,
+    )
     return value, baseline, baseline_sum, change
 
 
@@ -189,6 +195,8 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
         bad_rise = change.significant and change.direction == ("up" if series.good_direction == "down" else "down")
         recent_signal = spc is not None and spc.month >= quarter_start and spc.side == "above"
         definition = series.definition
+        if change.test:
+            definition += f" Change test: {change.test}."
         if ctx.comparison.restricted:
             definition += " " + ctx.comparison.note
         out.append(

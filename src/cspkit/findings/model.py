@@ -34,6 +34,18 @@ class Change:
     significant: bool
     direction: Direction
     test: str = ""
+    #: Short name of the test: ``quasi-Poisson GLM``, ``exact conditional (mid-p)``, ``two-proportion z`` ...
+    method: str = ""
+    #: Confidence level of ``ci_low``/``ci_high`` (unadjusted, from the same model as the p-value).
+    ci_level: float = 0.95
+    #: Interval adjusted for the family's multiplicity (Benjamini-Yekutieli false-coverage-rate, level
+    #: ``1 - R·alpha/m`` with R flagged of m tested): it excludes "no change" exactly when the change is
+    #: significant after Benjamini-Hochberg, so it is the interval to print beside the verdict.
+    ci_adjusted_low: float | None = None
+    ci_adjusted_high: float | None = None
+    ci_adjusted_level: float | None = None
+    #: Over-dispersion (Pearson chi-square / residual df) of the monthly counts, when estimated.
+    dispersion: float | None = None
 
 
 @dataclass(frozen=True)
