@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pytest
 from scipy.stats import binomtest
+from scipy.stats import chi2 as stats_chi2
 from scipy.stats import t as t_dist
 from statsmodels.stats.multitest import multipletests
 
@@ -641,3 +642,24 @@ def test_a_significant_change_names_the_wards_and_types_that_moved_most(fs: Find
     assert "The wards that moved most: " in allc.sentence and "violence and sexual offences (+663)" in allc.sentence
     burglary = fs.require("crime.burglary.count")  # not significant: no contributions claimed
     assert "contributions_by_ward" not in burglary.extra
+
+
+def test_rates_carry_units_and_exact_intervals_and_wards_sit_on_a_funnel(fs: FindingSet, indep: Independent) -> None:
+    """Burglary is per 1,000 households at area level (never mixed with per-resident rates); every rate has its
+    Garwood interval; ward rates are judged against the area rate per resident with 95%/99.8% limits."""
+    burglary = fs.require("crime.burglary.count")
+    words = "households" if fs.area.total_households() else "residents"  # per household only when loaded
+    assert burglary.rate_unit == f"per 1,000 {words}"
+    assert fs.require("crime.robbery.count").rate_unit == "per 1,000 residents"
+    assert burglary.rate_low is not None and burglary.rate_high is not None and burglary.denominator
+    low = stats_chi2.ppf(0.025, 2 * 835) / 2 / burglary.denominator * 1000
+    assert burglary.rate_low == pytest.approx(low, rel=1e-9) and burglary.rate_low < (burglary.rate or 0)
+    data = burglary.extra["funnel"]
+    assert data["unit"] == "per 1,000 residents" and len(data["points"]) == len(fs.area.ward_names)
+    assert data["area_rate"] == pytest.approx(835 / indep.population * 1000, rel=1e-9)
+    zs = [p["z"] for p in data["points"]]
+    assert zs == sorted(zs, reverse=True)
+    top = data["points"][0]
+    ward = fs.require(f"crime.burglary.ward.{top['area']}.count")
+    assert ward.extra["funnel"]["position"] == top["position"]
+    assert ward.rate_unit == "per 1,000 residents" and ward.rate_low is not None

@@ -100,6 +100,58 @@ class FindingSet:
         }
 
 
+def _population_finding(area: AreaContext, ctx: FindingContext) -> Finding:
+    """Which population figures the rates use, and any loaded population file that could not be used."""
+    used = list(area.population_used.values())
+    notes = list(area.population_notes)
+    sentence = (
+        "Rates use " + "; ".join(used) + "." if used else "No population figures cover the area: no rates are given."
+    )
+    if notes:
+        sentence += " " + " ".join(notes)
+    return Finding(
+        id="quality.population",
+        topic="quality",
+        title="Population figures used for rates",
+        area=ctx.area_code,
+        area_name=ctx.area_name,
+        period=ctx.period,
+        value=float(len(notes)),
+        unit="warnings",
+        definition="For each measure (residents, women aged 16+, households) the first source that covers the "
+        "area: loaded LSOA figures, loaded ward figures, loaded local-authority figures, then the bundled ONS LSOA "
+        "estimates; within each, the latest year. A loaded file that does not cover the area is not used and is "
+        "named here.",
+        sentence=sentence,
+        good_direction="down",
+        sources=[area.population_source] if area.population_source else [],
+        extra={"used": dict(area.population_used), "warnings": notes, "year": area.population_year},
+    )
+
+
+def _with_rate_interval(finding: Finding) -> Finding:
+    """Every rate carries its unit and, when it is a count over a denominator, its exact (Garwood) interval."""
+    from dataclasses import replace
+
+    from cspkit.findings.funnel import rate_interval
+
+    if finding.rate is None or finding.rate_per is None:
+        return finding
+    changes: dict[str, Any] = {}
+    if not finding.rate_unit:
+        if finding.unit.startswith("per "):
+            changes["rate_unit"] = finding.unit
+        elif finding.unit in ("", "count"):
+            changes["rate_unit"] = f"per {finding.rate_per:,} residents"
+        else:  # a weighted total such as harm days
+            changes["rate_unit"] = f"{finding.unit} per {finding.rate_per:,} residents"
+    x, n = finding.numerator, finding.denominator
+    whole = x is not None and float(x) == round(float(x)) and x >= 0
+    if finding.rate_low is None and whole and n and x is not None:
+        changes["rate_low"], changes["rate_high"] = rate_interval(float(x), float(n), finding.rate_per)
+    return replace(finding, **changes) if changes else finding
+
+
 def loaded_event_months(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Months with police street data; if none, months with any partner event data."""
     months = police_months(con)
@@ -194,8 +246,11 @@ def compute_findings(
         t = time.perf_counter()
         findings += builder(topic_input)
         timings[name] = time.perf_counter() - t
+    if wanted is None or "quality" in wanted:
+        findings.append(_population_finding(area, ctx))
     if wanted is not None:
         findings = [f for f in findings if f.topic in wanted]
+    findings = [_with_rate_interval(f) for f in findings]
     definitions = {**config.definitions(), "comparison": comparison.note, "change_test": CHANGE_TEST_RULE}
     if comparison.restricted:
         notes.append(comparison.note)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cspkit.findings.forecast import forecast_monthly
+from cspkit.findings.funnel import rate_interval, rate_unit
 from cspkit.findings.model import Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Comparison, month_add, month_label, month_range
 from cspkit.findings.spc import control_chart, latest_signal
@@ -178,6 +179,9 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
                 "backtest_months": fc.backtest.months if fc.backtest else [],
             }
         rate = series.denominator and value / series.denominator * series.rate_per
+        rate_low = rate_high = None
+        if rate and series.denominator:
+            rate_low, rate_high = rate_interval(value, series.denominator, series.rate_per)
         sentence = describe_change(
             series.subject,
             value,
@@ -227,6 +231,9 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
                 denominator=series.denominator,
                 rate=rate or None,
                 rate_per=series.rate_per if rate else None,
+                rate_unit=rate_unit(series.rate_per, series.rate_denominator) if rate else "",
+                rate_low=rate_low,
+                rate_high=rate_high,
                 small_number=0 < value < ctx.suppress_below,
                 emerging=bool(bad_rise or recent_signal),
                 series=[(m, series.monthly[m]) for m in history],

@@ -93,6 +93,9 @@ class Finding:
         numerator: Count behind a rate or proportion, if any.
         denominator: Denominator behind a rate or proportion, if any.
         rate: Rate per ``rate_per`` of the denominator population, if computed.
+        rate_unit: The rate's unit in words (``per 1,000 households``); rates in different units never mix.
+        rate_low: Lower bound of the exact (Garwood) 95% interval of the rate.
+        rate_high: Upper bound of that interval.
         small_number: True when a public edition must suppress this count.
         emerging: True for a significant rise or a control-chart signal in the latest quarter.
         series: Monthly values ``[(YYYY-MM, value), ...]`` behind the finding, for charts.
@@ -120,6 +123,11 @@ class Finding:
     denominator: float | None = None
     rate: float | None = None
     rate_per: int | None = None
+    #: The rate's unit in words, e.g. ``per 1,000 residents`` or ``per 1,000 households``.
+    rate_unit: str = ""
+    #: Exact (Garwood) 95% interval of the rate.
+    rate_low: float | None = None
+    rate_high: float | None = None
     small_number: bool = False
     emerging: bool = False
     series: list[tuple[str, float]] = field(default_factory=list)

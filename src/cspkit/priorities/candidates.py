@@ -142,6 +142,13 @@ def assemble_candidates(
     def per_1000(value: float | None) -> float | None:
         return value / population * 1000 if (value is not None and population) else None
 
+    def per_resident(f: Finding) -> float | None:
+        """The volume criterion compares rates per 1,000 residents: a rate in another unit (burglary per 1,000
+        households, MARAC per 10,000 women) is recomputed per resident, never read as if it were one."""
+        if f.rate is not None and f.rate_unit == "per 1,000 residents":
+            return f.rate
+        return per_1000(f.value)
+
     crime_types = [
         f for f in fs.findings if f.id.startswith("crime.") and f.id.count(".") == 2 and f.id.endswith(".count")
     ]
@@ -156,7 +163,7 @@ def assemble_candidates(
                 key=key,
                 label=crime_type,
                 count=f.value,
-                rate=f.rate,
+                rate=per_resident(f),
                 change=f.change,
                 harm_rate=per_1000(f.value * weight) if (f.value is not None and weight is not None) else None,
                 public_concern_share=concern(key),
@@ -185,7 +192,7 @@ def assemble_candidates(
             count_for_harm = crimes.value if crimes is not None and crimes.value is not None else count
         else:
             count_for_harm = count
-        rate = volume.rate if volume.rate is not None else per_1000(count)
+        rate = per_resident(volume)
         out.append(
             CandidateEvidence(
                 key=key,
@@ -223,7 +230,7 @@ def assemble_candidates(
                 key=key,
                 label=str(spec.get("label", key)),
                 count=found.value,
-                rate=found.rate if found.rate is not None else per_1000(found.value),
+                rate=per_resident(found),
                 change=found.change,
                 public_concern_share=concern(key),
                 finding_ids={
