@@ -18,7 +18,7 @@ from cspkit.errors import AnalysisError, PeriodError
 from cspkit.findings.area import AreaContext, load_area
 from cspkit.findings.crime import crime_findings, police_months
 from cspkit.findings.harm import get_harm_index
-from cspkit.findings.indicators import FindingContext
+from cspkit.findings.indicators import EMERGING_DEFINITION, FindingContext
 from cspkit.findings.model import Finding
 from cspkit.findings.periods import Comparison, Period, latest_complete_12, parse_period, plan_comparison
 
@@ -251,7 +251,12 @@ def compute_findings(
     if wanted is not None:
         findings = [f for f in findings if f.topic in wanted]
     findings = [_with_rate_interval(f) for f in findings]
-    definitions = {**config.definitions(), "comparison": comparison.note, "change_test": CHANGE_TEST_RULE}
+    definitions = {
+        **config.definitions(),
+        "comparison": comparison.note,
+        "change_test": CHANGE_TEST_RULE,
+        "emerging": EMERGING_DEFINITION,
+    }
     if comparison.restricted:
         notes.append(comparison.note)
     timings["total"] = time.perf_counter() - t0

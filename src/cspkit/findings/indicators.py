@@ -20,7 +20,7 @@ from cspkit.findings.spc import control_chart, latest_signal
 from cspkit.findings.stats import TestedChange, adjust_changes, compare_monthly_counts
 from cspkit.findings.wording import describe_change, describe_spc, format_number
 
-__all__ = ["CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
+__all__ = ["EMERGING_DEFINITION", "CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
 
 
 def slug(text: str) -> str:
@@ -115,6 +115,56 @@ class CountSeries:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: What "emerging" means, printed with the definitions.
+EMERGING_DEFINITION = (
+    "Emerging: a change in the unwanted direction that is significant after the Benjamini-Hochberg adjustment of "
+    "its family. Control-chart signals are screening flags (about 17 charts x 3 rules are read, and no "
+    "correction is made across them), so on their own they do not make an issue emerging."
+)
+
+_SCREENING = " (A screening signal from the control chart, not a test of change: see the change test above.)"
+
+
+def _chart(history: list[str], values: list[float], ctx: FindingContext) -> tuple[Any, dict[str, Any]]:
+    """The control chart of a monthly series as police SPC practice runs it.
+
+    Limits come from the months before the period judged (at least 12), so the period cannot move its own
+    limits; counts are scaled for days in month; only signals inside the period judged are reported, and they are
+    labelled as screening.
+    """
+    from cspkit.findings.stats import _days_in
+
+    first, last = ctx.period
+    n_before = sum(m < first for m in history)
+    baseline = n_before if n_before >= 12 else None
+    chart = control_chart(values, history, baseline_months=baseline, exposure_days=[_days_in(m) for m in history])
+    in_period = [s for s in chart.signals if first <= s.month <= last]
+    judged = replace(chart, signals=in_period)
+    spc = latest_signal(judged)
+    limits = (
+        f"limits from the {n_before} months before the period judged ({chart.limit_months[0]} to "
+        f"{chart.limit_months[-1]})"
+        if baseline
+        else f"limits from all {len(history)} months (fewer than 12 months before the period judged)"
+    )
+    return spc, {
+        "chart": chart.chart,
+        "reason": chart.reason,
+        "centre": chart.centre,
+        "ucl": chart.ucl,
+        "lcl": chart.lcl,
+        "warn_upper": chart.warn_upper,
+        "warn_lower": chart.warn_lower,
+        "sigma": chart.sigma,
+        "limit_months": chart.limit_months,
+        "limits": limits,
+        "adjusted_values": chart.values,
+        "signals": [s._asdict() for s in in_period],
+        "signals_before_period": [s._asdict() for s in chart.signals if s.month < first],
+        "signals_are": "screening: not corrected for multiplicity across charts and rules",
+    }
+
+
 def _sum(monthly: dict[str, float], months: list[str]) -> float:
     return float(sum(monthly.get(m, 0.0) for m in months))
 
@@ -151,18 +201,7 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
         history = sorted(m for m in series.monthly if m <= ctx.period[1])
         values = [series.monthly[m] for m in history]
         if series.control_chart and len(history) >= 12:
-            chart = control_chart(values, history)
-            spc = latest_signal(chart)
-            extra["control_chart"] = {
-                "chart": chart.chart,
-                "reason": chart.reason,
-                "centre": chart.centre,
-                "ucl": chart.ucl,
-                "lcl": chart.lcl,
-                "warn_upper": chart.warn_upper,
-                "warn_lower": chart.warn_lower,
-                "signals": [s._asdict() for s in chart.signals],
-            }
+            spc, extra["control_chart"] = _chart(history, values, ctx)
         if series.forecast and len(history) >= 12:
             fc = forecast_monthly(history, values, horizon=12)
             extra["forecast"] = {
@@ -195,9 +234,8 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
         if rate:
             sentence += f" That is {format_number(round(rate, 2))} per {series.rate_per:,} {series.rate_denominator}."
         if spc is not None and spc.month >= quarter_start:
-            sentence += " " + describe_spc(spc, f"monthly {series.subject}")
+            sentence += " " + describe_spc(spc, f"monthly {series.subject}") + _SCREENING
         bad_rise = change.significant and change.direction == ("up" if series.good_direction == "down" else "down")
-        recent_signal = spc is not None and spc.month >= quarter_start and spc.side == "above"
         definition = series.definition
         if change.test:
             definition += f" Change test: {change.test}."
@@ -235,7 +273,7 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
                 rate_low=rate_low,
                 rate_high=rate_high,
                 small_number=0 < value < ctx.suppress_below,
-                emerging=bool(bad_rise or recent_signal),
+                emerging=bool(bad_rise),
                 series=[(m, series.monthly[m]) for m in history],
                 sources=list(series.sources),
                 extra=extra,

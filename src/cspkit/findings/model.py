@@ -97,7 +97,8 @@ class Finding:
         rate_low: Lower bound of the exact (Garwood) 95% interval of the rate.
         rate_high: Upper bound of that interval.
         small_number: True when a public edition must suppress this count.
-        emerging: True for a significant rise or a control-chart signal in the latest quarter.
+        emerging: True for a change in the unwanted direction that is significant after BH adjustment (control-chart
+            signals are screening flags and do not make a finding emerging).
         series: Monthly values ``[(YYYY-MM, value), ...]`` behind the finding, for charts.
         sources: Provenance: which sources, agencies and files the rows came from.
         extra: Topic-specific detail (breakdowns, forecasts, hotspot tables) as plain JSON-able values.
