@@ -26,10 +26,10 @@ ASB = "incident_ref,reported_at,category,victim_name,outcome\nA1,2022-01-05,pers
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Record, as each file is checked, DuckDB's temp directory and the folder of the text it reads."""
     seen: list[dict[str, Any]] = []
-    original = loader._read_checked
+    original = loader._write
 
-    def spy(con: duckdb.DuckDBPyConnection, *args: Any) -> None:
-        path: Path = args[2]
+    def spy(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> None:
+        path: Path = kwargs["path"]
         setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         private = {
             str(f): stat.S_IMODE(f.stat().st_mode)
@@ -37,9 +37,9 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             if f.name.startswith("cspkit-") or f.name.startswith("zip")
         }
         seen.append({"temp_directory": setting, "path": path, "private": private})
-        original(con, *args)
+        original(con, *args, **kwargs)
 
-    monkeypatch.setattr(loader, "_read_checked", spy)
+    monkeypatch.setattr(loader, "_write", spy)
     return seen
 
 
@@ -66,7 +66,7 @@ def test_personal_data_is_never_spilled_and_copies_are_private(
         con.close()
     assert report.ok and report.loaded[0].rows_accepted == 1
     [load] = seen
-    assert load["temp_directory"] == ""  # no spill file, anywhere, while the cleartext is in _checked
+    assert load["temp_directory"] == ""  # no spill file, anywhere, while the cleartext is read
     assert after == before  # the connection's own setting is back
     assert load["path"].name.endswith(copy)
     assert Path(tempfile.gettempdir()) in load["path"].parents

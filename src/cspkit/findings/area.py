@@ -19,18 +19,23 @@ import duckdb
 
 from cspkit.config import Config
 from cspkit.errors import AnalysisError
+from cspkit.sql import sql_list
 from cspkit.warehouse.store import query
 
 __all__ = ["AreaContext", "area_lsoas_sql", "load_area", "population_load_warnings"]
 
 
 def area_lsoas_sql(area_codes: list[str]) -> str:
-    """SQL of the area's LSOAs with ward and authority (one row per LSOA; user-loaded rows first)."""
-    codes = ", ".join("'" + c.replace("'", "''") + "'" for c in area_codes)
+    """SQL of the area's LSOAs with ward and authority (one row per LSOA; user-loaded rows first).
+
+    Ordered by LSOA code so that everything keyed by LSOA (and the findings JSON) comes out in the same order on
+    every run.
+    """
+    codes = sql_list(area_codes)
     return (
         "SELECT lsoa_code, lsoa_name, ward_code, ward_name, lad_code, lad_name FROM ("
         "SELECT *, row_number() OVER (PARTITION BY lsoa_code ORDER BY (_agency = 'ons-bundled'), _file_id DESC) "
-        "AS _pick FROM geography) WHERE _pick = 1 AND lad_code IN (" + codes + ")"
+        "AS _pick FROM geography) WHERE _pick = 1 AND lad_code IN (" + codes + ") ORDER BY lsoa_code"
     )
 
 
@@ -146,7 +151,7 @@ def _population_rows(con: duckdb.DuckDBPyConnection, codes: list[str]) -> list[d
         "levels AS (SELECT DISTINCT lsoa_code AS code, 'lsoa' AS level FROM area "
         "UNION SELECT DISTINCT ward_code, 'ward' FROM area UNION SELECT DISTINCT lad_code, 'lad' FROM area) "
         "SELECT p.area_code, p.year, p.population, p.adult_female_population, p.households, p._agency, p._file_id, "
-        "l.level FROM population p JOIN levels l ON p.area_code = l.code",
+        "l.level FROM population p JOIN levels l ON p.area_code = l.code ORDER BY p.area_code, p._file_id",
     )
 
 

@@ -25,8 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from cspkit.errors import AnalysisError
 from cspkit.findings.periods import month_add, month_range
@@ -124,6 +122,9 @@ def _rule_for(n: int, spec: _Spec) -> str:
 
 def _fit_and_predict(values: np.ndarray, spec: _Spec, horizon: int) -> dict[str, np.ndarray]:
     """Fit ``spec`` and return the mean and the 80% and 95% bounds for ``horizon`` months."""
+    import pandas as pd  # statsmodels and pandas take a second to import: only forecasts need them
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
     # The seasonal model needs two full years for the heuristic start, which it always has (>= 24 months).
     heuristic = spec.seasonal is not None
     model = ETSModel(
