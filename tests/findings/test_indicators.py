@@ -181,15 +181,23 @@ def test_restricted_comparison_is_stated_in_definition_coverage_and_sentence() -
 
 
 def test_control_chart_and_forecast_details_are_attached_and_json_safe() -> None:
-    """A steady 100 a month gets a c-chart (centre 100, limits 100 +- 3*sqrt(100)) and a 12-month forecast."""
+    """A steady 100 a month gets a c-chart with limits from the year before the period judged, on counts scaled to
+    an average month (100 x 30.44 / days), centre about 100 and limits centre +- 3 sqrt(centre); and a forecast."""
     ctx = _context(FY_2022 + FY_2023)
     series = _series("crime.vehicle_crime.count", "vehicle crime", 1200, 1200)
     series.control_chart, series.forecast = True, True
     (finding,) = build_count_findings([series], ctx)
     chart = finding.extra["control_chart"]
     assert chart["chart"] == "c-chart"
-    assert chart["centre"] == pytest.approx(100.0)
-    assert chart["ucl"] == pytest.approx(130.0) and chart["lcl"] == pytest.approx(70.0)
+    import calendar
+
+    days = [calendar.monthrange(int(m[:4]), int(m[5:]))[1] for m in FY_2022]
+    centre = sum(100 * 365.25 / 12 / d for d in days) / 12
+    assert chart["centre"] == pytest.approx(centre) and 100 < centre < 100.3
+    assert chart["ucl"] == pytest.approx(centre + 3 * centre**0.5)
+    assert chart["lcl"] == pytest.approx(centre - 3 * centre**0.5)
+    assert chart["limit_months"] == FY_2022 and "before the period judged" in chart["limits"]
+    assert chart["signals_are"].startswith("screening")
     assert finding.spc is None  # no month outside the limits, no run of 8 on one side
     assert len(finding.extra["forecast"]["mean"]) == 12
     assert finding.series == [(m, 100.0) for m in FY_2022 + FY_2023]

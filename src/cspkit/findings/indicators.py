@@ -122,7 +122,7 @@ EMERGING_DEFINITION = (
     "correction is made across them), so on their own they do not make an issue emerging."
 )
 
-_SCREENING = " (A screening signal from the control chart, not a test of change: see the change test above.)"
+_SCREENING = " This is a screening signal from the control chart, not a test of change."
 
 
 def _chart(history: list[str], values: list[float], ctx: FindingContext) -> tuple[Any, dict[str, Any]]:
@@ -216,6 +216,12 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
                 "next_12_months_total": float(sum(fc.mean)),
                 "backtest_mase": fc.backtest.mase if fc.backtest else None,
                 "backtest_months": fc.backtest.months if fc.backtest else [],
+                "backtest_origins": fc.backtest.origins if fc.backtest else [],
+                "backtest_naive_mase": fc.backtest.naive_mase if fc.backtest else None,
+                "backtest_coverage_80": fc.backtest.coverage_80 if fc.backtest else None,
+                "backtest_coverage_95": fc.backtest.coverage_95 if fc.backtest else None,
+                "published": fc.published,
+                "verdict": fc.verdict,
             }
         rate = series.denominator and value / series.denominator * series.rate_per
         rate_low = rate_high = None
