@@ -44,3 +44,18 @@ def test_burglary_per_household_is_scored_per_resident() -> None:
     assert by_key["burglary"].rate == pytest.approx(835 / 315_877 * 1000)
     assert round(by_key["burglary"].rate or 0, 2) == 2.64
     assert by_key["robbery"].rate == pytest.approx(126 / 315_877 * 1000)
+
+
+def test_nested_candidates_show_their_overlap() -> None:
+    """Domestic abuse sits largely inside violence and sexual offences: both carry a note, neither adds the other."""
+    area = AreaContext(["E0"], "Area", {"L1": "W1"}, {"W1": "Ward"}, {"L1": "L"}, population={"L1": 315_877.0})
+    comparison = plan_comparison(parse_period("2023-24"), month_range("2022-04", "2024-03"))
+    vso = _finding("crime.violence_and_sexual_offences.count", "Violence and sexual offences", 5957, 18.9, "")
+    da = Finding(**{**_finding("da.incidents", "DA", 5378, 17.0, "per 1,000 residents").__dict__, "topic": "da"})
+    da_crimes = Finding(**{**_finding("da.crimes", "DA crimes", 2033, 6.4, "per 1,000 residents").__dict__})
+    fs = FindingSet([vso, da, da_crimes], comparison.current, comparison, area, {})
+    by_key = {c.key: c for c in assemble_candidates(fs, get_harm_index("unweighted"), PublicViews(None, {}, {}, ""))}
+    assert any(
+        "overlaps Violence and sexual offences" in o and "2,033" in o for o in by_key["domestic_abuse"].overrides
+    )
+    assert any("contains much of Domestic abuse" in o for o in by_key["violence_and_sexual_offences"].overrides)

@@ -241,4 +241,35 @@ def assemble_candidates(
                 },
             )
         )
+    return _with_overlaps(out, fs)
+
+
+#: Candidates whose events are also counted in another candidate (shown beside the score, so harm is not read twice).
+OVERLAPS = {
+    "domestic_abuse": ("violence_and_sexual_offences", "da.crimes"),
+    "sexual_violence": ("violence_and_sexual_offences", "sv.partner.count"),
+}
+
+
+def _with_overlaps(candidates: list[CandidateEvidence], fs: FindingSet) -> list[CandidateEvidence]:
+    """Name the overlap between nested candidates (domestic abuse and sexual violence sit largely inside police
+    'violence and sexual offences'): the board sees that their scores share the same harm, not two harms."""
+    from dataclasses import replace
+
+    keys = {c.key: c for c in candidates}
+    out = []
+    for c in candidates:
+        notes = []
+        if c.key in OVERLAPS and OVERLAPS[c.key][0] in keys:
+            wider, finding_id = OVERLAPS[c.key]
+            part = fs.get(finding_id)
+            amount = f" ({part.value:,.0f} in the period)" if part is not None and part.value is not None else ""
+            notes.append(
+                f"overlaps {keys[wider].label}: its police-recorded crimes{amount} are also counted there, so the two "
+                "scores share harm and should not be added"
+            )
+        nested = [keys[k].label for k in keys if k in OVERLAPS and OVERLAPS[k][0] == c.key]
+        if nested:
+            notes.append(f"contains much of {', '.join(nested)}: the scores share harm and should not be added")
+        out.append(replace(c, overrides=[*c.overrides, *notes]) if notes else c)
     return out
