@@ -82,7 +82,8 @@ def test_headline_numbers_are_the_findings(restricted: AssessResult) -> None:
     assert (first["indicator"], first["value"], first["baseline"]) == ("All crime", 15680, 14123)
     assert abs(first["change"] - (15680 / 14123 - 1)) < 0.001
     assert first["verdict"] == "significant rise (worse)"
-    assert len(changes.rows) == 8
+    # 6 since the change test allows for over-dispersion and season (bicycle theft and shoplifting dropped out)
+    assert len(changes.rows) == 6
 
 
 # ---------------------------------------------------------------------------------------------------------------

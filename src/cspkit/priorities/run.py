@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.harm import HARM_INDICES, get_harm_index
 from cspkit.priorities.candidates import PublicViews, assemble_candidates, load_public_views
-from cspkit.priorities.evidence import CandidateEvidence, build_inputs
+from cspkit.priorities.evidence import CandidateEvidence, build_inputs, resample_evidence
 from cspkit.priorities.judgements import JudgementStore
 from cspkit.priorities.matrix import Matrix, Ranking, score
 from cspkit.priorities.presets import PRESETS, matrix_for
@@ -33,6 +34,10 @@ STATUTORY = {
     "drugs": "statutory duty: substance misuse (Crime and Disorder Act 1998 s.6)",
     "asb": "statutory duty: anti-social behaviour (Crime and Disorder Act 1998 s.6)",
 }
+
+
+#: Redraws of the evidence per evidence set in the sensitivity analysis.
+EVIDENCE_DRAWS = 40
 
 
 @dataclass
@@ -126,9 +131,34 @@ def prioritise(
             alt = assemble_candidates(fs, get_harm_index(other), views, extra_list)
             alt = [replace(a, overrides=c.overrides) for a, c in zip(alt, candidates, strict=True)]
             alternatives[other] = build_inputs(matrix, alt, judgements)
+    # the evidence varies within its uncertainty as well as the weights (see resample_evidence)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[Any]] = {}
+    for name in alternatives:
+        base_candidates = (
+            candidates
+            if name == harm_name
+            else [
+                replace(a, overrides=c.overrides)
+                for a, c in zip(
+                    assemble_candidates(fs, get_harm_index(name), views, extra_list), candidates, strict=True
+                )
+            ]
+        )
+        draws[name] = [
+            build_inputs(matrix, resample_evidence(base_candidates, rng), judgements) for _ in range(EVIDENCE_DRAWS)
+        ]
     sens = None
     if any(r.complete for r in ranking.rows):
-        sens = sensitivity(matrix, inputs, runs=runs, seed=seed, top_n=top_n, alternative_inputs=alternatives)
+        sens = sensitivity(
+            matrix,
+            inputs,
+            runs=runs,
+            seed=seed,
+            top_n=top_n,
+            alternative_inputs={k: v for k, v in alternatives.items() if k != "base"},
+            evidence_draws={**draws, "base": draws[harm_name]},
+        )
     provisional = provisional_ranking(matrix, inputs, ranking)
     return PriorityResult(matrix, ranking, sens, candidates, views, harm_name, provisional)
 
