@@ -619,9 +619,7 @@ def sentences(b: Builder, findings: list[Finding]) -> list[str]:
     small: list[tuple[Finding, str]] = []
     for f in findings:
         text = b.sentence(f)
-        (small if text.endswith(NOT_PUBLISHED) else texts).append(
-            (f, text)
-        )
+        (small if text.endswith(NOT_PUBLISHED) else texts).append((f, text))
     out: list[str] = []
     for _, t in texts:
         if t not in out:  # several findings can share one sentence (e.g. a follow-up not yet possible)
