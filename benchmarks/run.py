@@ -579,13 +579,35 @@ def bench_report(opts: Options) -> BenchResult:
     return result
 
 
+def bench_calibration(opts: Options) -> BenchResult:
+    """Null false-flag rates and power of the change test on negative-binomial seasonal series shaped like the
+    Bedfordshire data (cspkit.findings.calibration): statistical targets, not timings."""
+    from cspkit.findings.calibration import calibrate
+
+    result = BenchResult("calibration")
+    start = time.perf_counter()
+    found = calibrate(range(1, 21), n_wards=31)
+    result.details["lines"] = [*found.table(), f"  ({time.perf_counter() - start:.1f} s)"]
+    for kind in ("area", "ward"):
+        share = found.share(found.false_flags, found.null_indicators, kind)
+        result.checks.append(Check(f"{kind} null indicators flagged after BH (share)", share, 0.05 + 1e-9, False, ""))
+    result.checks.append(Check("power, area +50% at 25+ a month", found.power("area", 1.5), 0.6, True, ""))
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[Options], BenchResult]] = {
+    "calibration": bench_calibration,
     "ingest": bench_ingest,
     "ingest_profile": bench_ingest_profile,
     "findings": bench_findings,
     "report": bench_report,
 }
-DEFAULT_BENCHMARKS = ["ingest", "findings", "report"]  # the others are diagnostics: run them with --only NAME
+DEFAULT_BENCHMARKS = [
+    "ingest",
+    "findings",
+    "report",
+    "calibration",
+]  # the others are diagnostics: run them with --only NAME
 
 CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "build_street_csv": child_build_street_csv,
@@ -642,6 +664,8 @@ def print_result(result: BenchResult) -> None:
             print(f"\n{name}: where the time goes")
             for step in m["steps"]:
                 print(f"  {step['seconds']:>8.2f} s  {step['step']}")
+    for line in result.details.get("lines", []):
+        print(line)
     print()
     for c in result.checks:
         verdict = "PASS" if c.passed else "FAIL  <<<<<<"

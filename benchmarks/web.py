@@ -4,9 +4,11 @@ The server is `cspkit serve` in its own process on the loopback interface (one u
 database, every page view written to the audit log as in production). The load is bounded: 50 users, each signed
 in with their own session, each making a fixed number of requests, all on 127.0.0.1. The baseline, measured in the
 same run under the same load, is ``/healthz`` (no database, no template): the page latencies are reported as
-ratios to it as well as in milliseconds. Target: p95 under 150 ms for each page.
+ratios to it as well as in milliseconds. Target: p95 under 150 ms for each page. Each user waits a think time
+(default a mean of 1 s) between pages, as a person reading would; ``--think 0`` is a stress test in which the 50
+users request back to back, so latency is simply 50 / throughput.
 
-    python benchmarks/web.py [--workspace DIR] [--users 50] [--requests 20]
+    python benchmarks/web.py [--workspace DIR] [--users 50] [--requests 20] [--think 1.0]
 
 Without ``--workspace`` it uses ``demo-workspace`` when present, else builds a workspace from the bundled police
 data and two years of synthetic partner data in a temporary folder (about a minute).
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -74,7 +77,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-async def _user(base: str, email: str, paths: list[str], n: int, out: dict[str, list[float]]) -> None:
+async def _user(base: str, email: str, paths: list[str], n: int, think: float, out: dict[str, list[float]]) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -89,12 +92,14 @@ async def _user(base: str, email: str, paths: list[str], n: int, out: dict[str, 
             elapsed = (time.perf_counter() - t) * 1000
             assert response.status_code == 200, (path, response.status_code)
             out.setdefault(path.split("?")[0], []).append(elapsed)
+            if think:  # a person reads the page before the next click (randomised so users do not march in step)
+                await asyncio.sleep(think * (0.5 + random.random()))
 
 
-async def _load(base: str, users: int, requests: int) -> dict[str, list[float]]:
+async def _load(base: str, users: int, requests: int, think: float) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     paths = ["/findings", "/workshop", "/healthz", "/findings?topic=asb"]
-    await asyncio.gather(*(_user(base, f"board{i}@bench.example", paths, requests, out) for i in range(users)))
+    await asyncio.gather(*(_user(base, f"board{i}@bench.example", paths, requests, think, out) for i in range(users)))
     return out
 
 
@@ -103,6 +108,9 @@ def main() -> int:
     parser.add_argument("--workspace")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20, help="requests per user")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean seconds a user reads a page before the next (0: stress test)"
+    )
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cspkit-bench-web-") as tmp:
         scratch = Path(tmp)
@@ -137,7 +145,7 @@ def main() -> int:
                 time.sleep(0.5)
             warm = time.perf_counter() - t
             started = time.perf_counter()
-            timings = asyncio.run(_load(base, opts.users, opts.requests))
+            timings = asyncio.run(_load(base, opts.users, opts.requests, opts.think))
             wall = time.perf_counter() - started
         finally:
             server.terminate()
@@ -160,6 +168,7 @@ def main() -> int:
     result = {
         "users": opts.users,
         "requests_per_user": opts.requests,
+        "think_s": opts.think,
         "wall_s": round(wall, 1),
         "throughput_rps": round(sum(len(v) for v in timings.values()) / wall, 1),
         "first_computation_s": round(warm, 1),
@@ -168,7 +177,10 @@ def main() -> int:
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "web.json").write_text(json.dumps(result, indent=2))
-    print(f"Web pages at {opts.users} concurrent users x {opts.requests} requests (loopback, one uvicorn worker):")
+    print(
+        f"Web pages at {opts.users} concurrent users x {opts.requests} requests, {opts.think:g} s mean think time "
+        "(loopback, one uvicorn worker):"
+    )
     print(f"{'page':24} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95/healthz':>12}  target")
     for r in rows:
         verdict = ""

@@ -177,14 +177,18 @@ def ingest(
                 progress.update(task, description=f"Loading {Path(name.split(':')[-1]).name}", advance=1)
 
             report = ingest_paths(con, paths, key=ws.key(), source=source, agency=agency, sheet=sheet, on_file=on_file)
+        population_warnings = _population_warnings(con, ws, report)
     finally:
         con.close()
+    for warning in population_warnings:
+        err_console.print(f"[bold yellow]Warning:[/] {warning}", highlight=False)
     if as_json:
         _print_json(
             {
                 "loaded": [r.to_dict() for r in report.loaded],
                 "skipped": [s.__dict__ for s in report.skipped],
                 "errors": [e.__dict__ for e in report.errors],
+                "warnings": population_warnings,
             }
         )
     else:
@@ -217,6 +221,19 @@ def _column_notes(r: Any) -> list[str]:
     for column, (rows, examples) in getattr(r, "unknown_codes", {}).items():
         out.append(f"{column}: {rows:,} row(s) with codes not in the lookup (e.g. {', '.join(examples)})")
     return out
+
+
+def _population_warnings(con: Any, ws: Any, report: Any) -> list[str]:
+    """Population files just loaded that the findings cannot use for this area (another area, partial cover)."""
+    ids = [r.file_id for r in report.loaded if r.source == "population" and r.file_id is not None]
+    if not ids:
+        return []
+    from cspkit.findings.area import population_load_warnings
+
+    try:
+        return population_load_warnings(con, ws.config().area_codes, ids)
+    except CspkitError as exc:  # no geography for the area yet: say so, the load itself stands
+        return [str(exc)]
 
 
 def _print_ingest(report: Any) -> None:
@@ -597,6 +614,15 @@ def priorities(
     console.print(table)
     if result.ranking.missing:
         console.print(describe_missing(result.ranking), highlight=False)
+    if result.provisional is not None:  # before the workshop: a ranking on the criteria with evidence, marked so
+        p = result.provisional
+        console.print(
+            f"[bold]PROVISIONAL ranking[/] on {', '.join(p.used)} only (weights re-normalised; missing: "
+            f"{', '.join(p.missing)}):",
+            highlight=False,
+        )
+        for row in p.ranking.rows:
+            console.print(f"  {row.rank:>2}. {row.label}: {row.total:.2f} ({row.band}, provisional)", markup=False)
 
 
 @app.command()
@@ -639,6 +665,10 @@ def assess(
     )
     for kind, path in result.files.items():
         console.print(f"  {kind:5} {path}")
+    if result.checklist_actions:  # the analyst's to-dos: here and in statutory-checklist.md, never in the document
+        console.print("[bold]Still to do before the board meets[/] (statutory checklist):")
+        for action in result.checklist_actions:
+            console.print(f"  - {action}", markup=False)
     console.print(f"Took {sum(result.timings.values()):.1f} s.")
 
 

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -287,7 +288,8 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
         async def guard(request: Request) -> AsyncIterator[Ctx]:
             db = state.sessions()
             try:
-                found = session_user(db, request.cookies.get(SESSION_COOKIE))
+                # Database work runs in the thread pool: the event loop never waits on the app database.
+                found = await run_in_threadpool(session_user, db, request.cookies.get(SESSION_COOKIE))
                 ctx = Ctx(request, state, db, found[1] if found else None, found[0] if found else None)
                 if roles is not None:
                     if ctx.user is None:
@@ -317,10 +319,10 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
                             "try again."
                         )
                 if view and ctx.user is not None:
-                    ctx.audit("view", view.format(**request.path_params))
+                    await run_in_threadpool(ctx.audit, "view", view.format(**request.path_params))
                 # End the guard's transaction so its connection goes back to the pool while the handler runs
                 # (in a worker thread, where it takes its own): the event loop never waits for a connection.
-                db.commit()
+                await run_in_threadpool(db.commit)
                 yield ctx
             finally:
                 db.close()
