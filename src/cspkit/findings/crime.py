@@ -7,6 +7,7 @@ never silently dropped. The heavy work is one GROUP BY in DuckDB; Python only se
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import duckdb
@@ -301,6 +302,13 @@ def _with_contributions(area_findings: list[Finding], ward_findings: list[Findin
     return out
 
 
+def _three_figures(value: float) -> float:
+    """An approximate index printed to the precision it has: 1,475,312.2 -> 1,480,000."""
+    if not value:
+        return value
+    return float(round(value, 2 - math.floor(math.log10(abs(value)))))
+
+
 def _harm_finding(
     counts: PoliceCounts,
     ctx: FindingContext,
@@ -332,9 +340,9 @@ def _harm_finding(
     )
     rate = value / population * 1000 if population else None
     sentence = describe_change(
-        f"harm-weighted crime ({harm.unit}, {harm.label})",
-        value,
-        baseline,
+        f"harm-weighted crime ({harm.unit}, {harm.label}, to 3 significant figures)",
+        _three_figures(value),
+        _three_figures(baseline),
         None,
         ctx.period_label,
         ctx.comparison_label,

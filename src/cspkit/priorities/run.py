@@ -21,6 +21,7 @@ from cspkit.priorities.evidence import CandidateEvidence, build_inputs, resample
 from cspkit.priorities.judgements import JudgementStore
 from cspkit.priorities.matrix import Matrix, Ranking, score
 from cspkit.priorities.presets import PRESETS, matrix_for
+from cspkit.priorities.provisional import Provisional, provisional_ranking
 from cspkit.priorities.sensitivity import Sensitivity, sensitivity
 from cspkit.warehouse.store import query
 from cspkit.workspace import Workspace
@@ -47,6 +48,8 @@ class PriorityResult:
     candidates: list[CandidateEvidence]
     views: PublicViews
     harm_index: str
+    #: Before the workshop: a ranking on the criteria with evidence (None once a candidate is complete).
+    provisional: Provisional | None = None
 
     def recommended(self) -> list[str]:
         """Candidate keys in the top band (the matrix's first band), in rank order."""
@@ -61,6 +64,13 @@ class PriorityResult:
             "ranking": self.ranking.to_dict(),
             "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
             "recommended": self.recommended(),
+            "provisional": None
+            if self.provisional is None
+            else {
+                "ranking": self.provisional.ranking.to_dict(),
+                "missing_criteria": self.provisional.missing,
+                "criteria_used": self.provisional.used,
+            },
         }
 
 
@@ -149,7 +159,8 @@ def prioritise(
             alternative_inputs={k: v for k, v in alternatives.items() if k != "base"},
             evidence_draws={**draws, "base": draws[harm_name]},
         )
-    return PriorityResult(matrix, ranking, sens, candidates, views, harm_name)
+    provisional = provisional_ranking(matrix, inputs, ranking)
+    return PriorityResult(matrix, ranking, sens, candidates, views, harm_name, provisional)
 
 
 def preset_names() -> list[str]:
