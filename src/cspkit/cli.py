@@ -614,6 +614,15 @@ def priorities(
     console.print(table)
     if result.ranking.missing:
         console.print(describe_missing(result.ranking), highlight=False)
+    if result.provisional is not None:  # before the workshop: a ranking on the criteria with evidence, marked so
+        p = result.provisional
+        console.print(
+            f"[bold]PROVISIONAL ranking[/] on {', '.join(p.used)} only (weights re-normalised; missing: "
+            f"{', '.join(p.missing)}):",
+            highlight=False,
+        )
+        for row in p.ranking.rows:
+            console.print(f"  {row.rank:>2}. {row.label}: {row.total:.2f} ({row.band}, provisional)", markup=False)
 
 
 @app.command()

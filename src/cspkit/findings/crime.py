@@ -59,6 +59,11 @@ class PoliceCounts:
         return self._index.get((crime_type, ward), {})
 
 
+def _lsoas(n: int, one: str = "was", many: str = "were") -> str:
+    """ "1 LSOA was", "3 LSOAs were": a count with its noun and verb agreeing."""
+    return f"{n} LSOA {one}" if n == 1 else f"{n} LSOAs {many}"
+
+
 def police_months(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute("SELECT DISTINCT month FROM police_street ORDER BY 1").fetchall()
     return [r[0] for r in rows]
@@ -436,22 +441,22 @@ def _hotspot_findings(
                 f"{format_number(conc.total)}) in {ctx.period_label}."
             )
         if persistent:
-            sentence_parts.append(f"{len(persistent)} LSOA(s) were in the top 10% in each of the {len(yearly)} years.")
+            sentence_parts.append(f"{_lsoas(len(persistent))} in the top 10% in each of the {len(yearly)} years.")
         if emerging:
-            sentence_parts.append(f"{len(emerging)} LSOA(s) show a statistically significant rise.")
+            sentence_parts.append(f"{_lsoas(len(emerging), 'shows', 'show')} a statistically significant rise.")
         if with_gi and boundaries_lsoa is not None and (conc.total or 0) > 0:
             gi = gi_star(current, boundaries_lsoa)
             extra["gi_star"] = gi.to_dict()
             if gi.hot:
                 sentence_parts.append(
-                    f"Getis-Ord Gi* finds {len(gi.hot)} LSOA(s) in significant clusters of high counts "
-                    "(false discovery rate 5%)."
+                    f"Getis-Ord Gi* finds {len(gi.hot)} {'LSOA' if len(gi.hot) == 1 else 'LSOAs'} in significant "
+                    "clusters of high counts (false discovery rate 5%)."
                 )
         out.append(
             Finding(
                 id=f"{key}.hotspots",
                 topic="asb" if key == "asb" else "crime",
-                title=f"Where {title.lower()} concentrates",
+                title=f"Where {title.lower()} is concentrated",
                 area=ctx.area_code,
                 area_name=ctx.area_name,
                 period=ctx.period,

@@ -31,11 +31,16 @@ OS_BOUNDARIES = (
 )
 
 
+#: What the public edition says for a finding it does not publish. No bound is given ("fewer than 5"): the
+#: finding may be withheld because a count within it, or a figure it could be differenced against, is small.
+NOT_PUBLISHED = "not published, because it rests on small numbers."
+
 #: Where one sentence ends and the next begins (after . ; : ! ? before a capital, a digit or a bracket).
 SENTENCE_SPLIT = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z0-9(])")
 #: A base printed with a percentage: "351 of 2,735", "Of 5,610", "against 14,123", "131 to 172".
 _HAS_BASE = re.compile(
     r"[\d,]+ of [\d,]+|\bOf [\d,]+|(?:against|on|compared with|from) (?:about )?[\d,]+(?!%)|[\d,]+ to [\d,]+"
+    r"|shares of [\d,]+"
 )
 
 #: Delivery status codes of last year's recommendations, in words.
@@ -228,18 +233,28 @@ class Builder:
             or f.small_number
             or quotes_small_count(f.sentence, self.inp.suppress_below)
         ):
-            return f"{f.title}: the numbers are too small to publish (fewer than {self.inp.suppress_below})."
+            return f"{f.title}: {NOT_PUBLISHED}"
         return self.once(self.with_base(f, f.sentence))
 
     def with_base(self, f: Finding, text: str) -> str:
-        """A sentence with a percentage but no base gets the finding's base: "(15 of 45)" or "(of 5,378)"."""
-        if not re.search(r"\d%", text) or _HAS_BASE.search(text):
-            return text
+        """Each sentence with a percentage but no base gets the finding's base: "(15 of 45)" or "(of 5,378)"."""
+        counts = f.extra.get("counts")
+        mix_total = sum(v for v in counts.values() if isinstance(v, int | float)) if isinstance(counts, dict) else 0
         if f.unit == "proportion" and f.numerator is not None and f.denominator:
-            return text.rstrip(". ") + f" ({f.numerator:,.0f} of {f.denominator:,.0f})."
-        if f.unit == "count" and f.value:
-            return text.rstrip(". ") + f" (shares of {f.value:,.0f})."
-        return text
+            base = f" ({f.numerator:,.0f} of {f.denominator:,.0f})"
+        elif mix_total:  # a mix (referring agencies, risk levels): the shares are of its total
+            base = f" (shares of {mix_total:,.0f})"
+        elif f.unit == "count" and f.value:
+            base = f" (shares of {f.value:,.0f})"
+        else:
+            return text
+        parts = []
+        for part in SENTENCE_SPLIT.split(text):
+            if re.search(r"\d%", part) and not _HAS_BASE.search(part):
+                end = part[-1] if part and part[-1] in ".;:" else ""
+                part = part.rstrip(".;: ") + base + end
+            parts.append(part)
+        return " ".join(parts)
 
     def once(self, text: str) -> str:
         """Drop a stock sentence of eight words or more (a finding's standard caution) once it has been printed
@@ -552,15 +567,19 @@ def tile(f: Finding | None, label: str, builder: Builder, proportion: bool = Fal
         # "<5" only where it is true; a share of a small group is simply not published
         shown = f"<{threshold}" if f.unit == "count" else "not published"
         return Tile(label, shown, "too small to publish", "neutral")
-    value = percent_with_base(f) if is_share else f"{f.value:,.0f}"
-    detail = ""
+    value = f"{f.value:.0%}" if is_share else f"{f.value:,.0f}"
+    # a share's base goes first in the detail line: "29 of 83; significant fall (better); was 69%"
+    base = (
+        f"{f.numerator:,.0f} of {f.denominator:,.0f}" if is_share and f.numerator is not None and f.denominator else ""
+    )
+    detail = base
     c = f.change
     if c is not None and f.baseline is not None:
         if builder.inp.public and f.unit == "count" and 0 < f.baseline < threshold:
-            detail = "comparison too small to publish"
+            detail = "; ".join(p for p in (base, "comparison too small to publish") if p)
         else:
             before = f"{f.baseline:.0%}" if is_share else f"{f.baseline:,.0f}"
-            detail = f"{builder.verdict(f)}; was {before}"
+            detail = "; ".join(p for p in (base, f"{builder.verdict(f)}; was {before}") if p)
     return Tile(label, value, detail, builder.status(f))  # type: ignore[arg-type]
 
 
@@ -600,9 +619,7 @@ def sentences(b: Builder, findings: list[Finding]) -> list[str]:
     small: list[tuple[Finding, str]] = []
     for f in findings:
         text = b.sentence(f)
-        (small if text.endswith("too small to publish (fewer than " + f"{b.inp.suppress_below}).") else texts).append(
-            (f, text)
-        )
+        (small if text.endswith(NOT_PUBLISHED) else texts).append((f, text))
     out: list[str] = []
     for _, t in texts:
         if t not in out:  # several findings can share one sentence (e.g. a follow-up not yet possible)
@@ -611,7 +628,7 @@ def sentences(b: Builder, findings: list[Finding]) -> list[str]:
         out.append(small[0][1])
     elif small:
         names = "; ".join(f.title for f, _ in small)
-        out.append(f"Not published because the numbers are too small (fewer than {b.inp.suppress_below}): {names}.")
+        out.append(f"Not published, because they rest on small numbers: {names}.")
     return out
 
 

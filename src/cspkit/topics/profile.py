@@ -217,7 +217,7 @@ def build(inp: TopicInput) -> list[Finding]:
             extra={
                 "lsoa_deciles": deciles,
                 "lsoa_scores": {code: score for code, (_, score) in imd.items()},
-                "lsoas_by_decile": counts,
+                "lsoas_by_decile": {str(d): n for d, n in counts.items()},  # JSON keys are strings
                 "wards_most_deprived": top_wards,
             },
         )

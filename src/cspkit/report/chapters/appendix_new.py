@@ -19,15 +19,17 @@ def _appendix_new(b: Builder) -> Section:
         Column("target", "Target (baseline from the findings)"),
         Column("owner", "Lead agency"),
         Column("review", "Review by"),
-        Column("findings", "Evidence (finding ids)"),
     ]
     shown = [
         {
             **r,
-            "action": b.scrub(str(r.get("action") or "")),
+            # the evidence (finding ids) goes with the action, so the printed table fits the page
+            "action": b.scrub(str(r.get("action") or ""))
+            + " Evidence: "
+            + (", ".join(r.get("finding_ids") or []) or "the analyst's text")
+            + ".",
             "target": b.scrub(str(r.get("target") or "")) or "To be agreed by the board",
             "review": _date_words(str(r.get("review") or "")),
-            "findings": ", ".join(r.get("finding_ids") or []) or "analyst's text",
         }
         for r in rows
     ]
@@ -37,8 +39,8 @@ def _appendix_new(b: Builder) -> Section:
         [
             Paragraph(
                 "One recommendation for each recommended priority: what to do, the measurable target and its baseline "
-                "from the findings, the lead agency, and when the board reviews it. Analysts edit them in the "
-                "workspace; the evidence column names the findings behind each."
+                "from the findings, the lead agency, and when the board reviews it; each names the findings it "
+                "rests on."
             ),
             Table(cols, shown, caption="New recommendations", id="new-recommendations"),
         ],

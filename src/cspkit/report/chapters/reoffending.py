@@ -95,7 +95,12 @@ def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str)
     threshold = b.inp.suppress_below
 
     def suppressed(f: Finding) -> bool:
-        return b.inp.public and (f.id in b.hidden or f.small_number or small(f, threshold))
+        # a count is suppressed when it is from 1 to the threshold minus one; a share of a small group always
+        if not b.inp.public:
+            return False
+        if f.id in b.hidden or small(f, threshold):
+            return True
+        return f.small_number and f.unit != "count"
 
     def shown(f: Finding, value: float | None) -> str:
         if value is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cspkit.report.builder import Builder
-from cspkit.report.model import Section
+from cspkit.report.model import Callout, Section
 
 
 def _sv_chapter(b: Builder) -> Section | None:
@@ -14,8 +14,19 @@ def _sv_chapter(b: Builder) -> Section | None:
     texts = [b.sentence(f) for f in findings]
     if police is not None:
         texts.append("Police context (violence and sexual offences together): " + b.sentence(police))
+    limits = Callout(
+        "caution",
+        "What this chapter can and cannot say",
+        "The partner series counts only sexual offences recorded within domestic abuse; sexual violence by "
+        "strangers, acquaintances or online is not in it. The police publish violence and sexual offences as one "
+        "category, so their trend is mostly violence. A full picture needs the Sexual Assault Referral Centre's and "
+        "the ISVA service's referrals, which are not yet part of this assessment.",
+    )
     return Section(
-        "sexual-violence", "Sexual violence", b.narrative("sexual-violence", texts), xlsx_sheet="Sexual violence"
+        "sexual-violence",
+        "Sexual violence",
+        [*b.narrative("sexual-violence", texts), limits],
+        xlsx_sheet="Sexual violence",
     )
 
 

@@ -10,6 +10,7 @@ rated neutral), so no sentence is a template filled in the same way twice. An an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cspkit.findings.model import Finding
@@ -195,7 +196,7 @@ def _reasons(row: Any, pr: Any) -> str:
     scored.sort(key=lambda c: (-(c.score or 0), c.label))
     words = []
     for c in scored[:2]:
-        level = (c.level_label or "").lower()
+        level = re.sub(r"\s*\([^)]*\)", "", c.level_label or "").lower()  # no "(or z >= 2 ...)" asides
         words.append(f"{c.label.lower()} {level}".strip() if level else f"{c.label.lower()} scored {c.score:g}")
     return " and ".join(words)
 
