@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from cspkit.findings.area import load_area
@@ -316,3 +318,26 @@ def test_synthetic_previous_period(synthetic: tuple[Workspace, dict[str, Any]]) 
     incomplete = fs.require("reoffending.followup.incomplete")
     assert followup.denominator is not None and followup.denominator > 0
     assert followup.denominator + incomplete.value == truth["iom"]["entrants"]["previous"]["members"]
+
+
+def test_offences_per_member_year_use_equal_windows_before_and_after_entry(
+    hand_con: duckdb.DuckDBPyConnection, load_files: Any, run: Callable[..., FindingSet]
+) -> None:
+    """A joins 2024-03-01 and leaves 2024-06-29 (121 days at risk): 1 offence after, and 3 in the 121 days before
+    entry (one more earlier, outside the window). B joins 2024-07-01 with no exit: at risk to the end of the data
+    (2024-12-31, 184 days), 0 after and 2 before. Rates: 1 / (305/365.25) against 5 / (305/365.25)."""
+    offenders = "offender_ref,cohort,entry_date,exit_date\nA,IOM,2024-03-01,2024-06-29\nB,IOM,2024-07-01,\n"
+    offences = (
+        "offender_ref,offence_date,offence_group\n"
+        "A,2024-04-10,theft\nA,2024-02-20,theft\nA,2023-12-01,theft\nA,2023-11-03,theft\nA,2023-06-01,theft\n"
+        "B,2024-06-01,theft\nB,2024-01-15,theft\n"
+    )
+    load_files({"off.csv": ("offenders", "probation", offenders), "o.csv": ("offences", "probation", offences)})
+    fs = run(hand_con, ["reoffending"])
+    f = fs.require("reoffending.offences_per_member_year")
+    years = (121 + 184) / 365.25
+    assert f.extra["member_years"] == pytest.approx(years)
+    assert (f.extra["offences_after"], f.extra["offences_before"]) == (1, 5)
+    assert f.value == pytest.approx(1 / years) and f.baseline == pytest.approx(5 / years)
+    assert f.unit == "offences per member-year" and "regression to the mean" in f.definition
+    assert f.change is not None and f.change.method == "exact conditional (mid-p)"
