@@ -177,23 +177,63 @@ def ingest(
                 progress.update(task, description=f"Loading {Path(name.split(':')[-1]).name}", advance=1)
 
             report = ingest_paths(con, paths, key=ws.key(), source=source, agency=agency, sheet=sheet, on_file=on_file)
+        population_warnings = _population_warnings(con, ws, report)
     finally:
         con.close()
+    for warning in population_warnings:
+        err_console.print(f"[bold yellow]Warning:[/] {warning}", highlight=False)
     if as_json:
         _print_json(
             {
                 "loaded": [r.to_dict() for r in report.loaded],
                 "skipped": [s.__dict__ for s in report.skipped],
                 "errors": [e.__dict__ for e in report.errors],
+                "warnings": population_warnings,
             }
         )
     else:
         _print_ingest(report)
-    if report.errors:
+    for r in report.nothing_accepted:
+        err_console.print(
+            f"[bold red]Error:[/] {r.display}: every one of its {r.rows_read:,} rows was rejected; see them with "
+            "`cspkit rejects`.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if report.errors or report.nothing_accepted:
         raise typer.Exit(1)
     if not report.loaded:
         err_console.print("[bold red]Error:[/] no data file was found to load (CSV, XLSX or Parquet).", highlight=False)
         raise typer.Exit(1)
+
+
+def _column_notes(r: Any) -> list[str]:
+    """What a file's header and codes said beyond its rows: columns not loaded, names written twice, codes not in
+    the lookup (the header is a real header here: its required columns matched)."""
+    out = []
+    ignored = getattr(r, "ignored_columns", [])
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (f" and {len(ignored) - 8:,} more" if len(ignored) > 8 else "")
+        out.append(f"columns not in the contract, not loaded: {shown}")
+    duplicated = getattr(r, "duplicated_columns", [])
+    if duplicated:
+        out.append("columns named twice (the first is read): " + ", ".join(duplicated[:8]))
+    for column, (rows, examples) in getattr(r, "unknown_codes", {}).items():
+        out.append(f"{column}: {rows:,} row(s) with codes not in the lookup (e.g. {', '.join(examples)})")
+    return out
+
+
+def _population_warnings(con: Any, ws: Any, report: Any) -> list[str]:
+    """Population files just loaded that the findings cannot use for this area (another area, partial cover)."""
+    ids = [r.file_id for r in report.loaded if r.source == "population" and r.file_id is not None]
+    if not ids:
+        return []
+    from cspkit.findings.area import population_load_warnings
+
+    try:
+        return population_load_warnings(con, ws.config().area_codes, ids)
+    except CspkitError as exc:  # no geography for the area yet: say so, the load itself stands
+        return [str(exc)]
 
 
 def _print_ingest(report: Any) -> None:
@@ -214,6 +254,7 @@ def _print_ingest(report: Any) -> None:
             notes.append(f"read as {r.encoding}")
         if r.rejects_by_reason:
             notes.append("rejects: " + ", ".join(f"{k} {v}" for k, v in r.rejects_by_reason.items()))
+        notes += _column_notes(r)
         table.add_row(
             Path(r.display.split(":")[-1]).name,
             r.source,
@@ -424,7 +465,9 @@ def findings(
     as_json: JsonOpt = False,
 ) -> None:
     """The findings: levels, changes with significance tests, control-chart signals, hotspots."""
-    fs = _compute(workspace, period, compare, topic, forecast=as_json)
+    # the table shows no forecast and no Gi* cluster (both are in --json and the report): not computed for it, so
+    # the command answers at once (statsmodels, libpysal and geopandas are not even imported)
+    fs = _compute(workspace, period, compare, topic, forecast=as_json, hotspot_maps=as_json)
     items = fs.findings
     if area:
         items = [f for f in items if f.area == area]
@@ -571,6 +614,15 @@ def priorities(
     console.print(table)
     if result.ranking.missing:
         console.print(describe_missing(result.ranking), highlight=False)
+    if result.provisional is not None:  # before the workshop: a ranking on the criteria with evidence, marked so
+        p = result.provisional
+        console.print(
+            f"[bold]PROVISIONAL ranking[/] on {', '.join(p.used)} only (weights re-normalised; missing: "
+            f"{', '.join(p.missing)}):",
+            highlight=False,
+        )
+        for row in p.ranking.rows:
+            console.print(f"  {row.rank:>2}. {row.label}: {row.total:.2f} ({row.band}, provisional)", markup=False)
 
 
 @app.command()
@@ -613,6 +665,10 @@ def assess(
     )
     for kind, path in result.files.items():
         console.print(f"  {kind:5} {path}")
+    if result.checklist_actions:  # the analyst's to-dos: here and in statutory-checklist.md, never in the document
+        console.print("[bold]Still to do before the board meets[/] (statutory checklist):")
+        for action in result.checklist_actions:
+            console.print(f"  - {action}", markup=False)
     console.print(f"Took {sum(result.timings.values()):.1f} s.")
 
 

@@ -82,8 +82,10 @@ def test_compared_sentences_give_both_base_numbers_with_thousands_separators(ful
     for f in full.findings:
         if f.change is None or f.value is None or f.baseline is None or f.unit == "proportion":
             continue
-        assert format_number(f.value) in f.sentence, f.id
-        assert format_number(f.baseline) in f.sentence, f.id
+        # an approximate harm index is printed to the 3 significant figures it has
+        shown = (lambda v: float(f"{v:.3g}")) if f.id == "crime.harm.total" else (lambda v: v)
+        assert format_number(shown(f.value)) in f.sentence, f.id
+        assert format_number(shown(f.baseline)) in f.sentence, f.id
         checked += 1
     assert checked >= 15 * 32 + 1  # 15 indicators for the area and each of 31 wards, and the harm total
     sentence = full.require("crime.all.count").sentence
@@ -124,7 +126,8 @@ def test_area_series_carry_control_chart_and_forecast(full: FindingSet) -> None:
     assert all(
         lo <= m <= hi for lo, m, hi in zip(forecast["lower_95"], forecast["mean"], forecast["upper_95"], strict=True)
     )
-    assert forecast["backtest_mase"] is not None and forecast["backtest_mase"] > 0
+    # 24 months cannot backtest a seasonal model at 6 origins: the seasonal-naive range is published, and says so
+    assert forecast["published"] == "seasonal naive" and "could not be backtested" in forecast["verdict"]
     assert "forecast" not in full.require("asb.ward.E05014422.count").extra  # wards are not forecast
 
 

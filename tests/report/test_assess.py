@@ -63,11 +63,17 @@ def test_headline_numbers_are_the_findings(restricted: AssessResult) -> None:
     assert (allc.value, allc.baseline) == (15680, 14123)
     assert allc.change.significant and allc.change.direction == "up"
     tiles = {t.label: t for b in doc.sections[0].blocks if isinstance(b, Tiles) for t in b.tiles}
-    assert tiles["All crime"].value == "15,680"
-    assert tiles["All crime"].detail == "significant rise (worse); was 14,123"
-    assert tiles["All crime"].status == "red"
+    assert tiles["All crime (police)"].value == "15,680"
+    assert tiles["All crime (police)"].detail == "significant rise (worse); was 14,123"
+    assert tiles["All crime (police)"].status == "red"
     asb = fs.get("asb.count")
-    assert asb is not None and tiles["ASB (police)"].value == f"{asb.value:,.0f}" == "4,015"
+    assert asb is not None and tiles["ASB (police, data.police.uk)"].value == f"{asb.value:,.0f}" == "4,015"
+    # domestic abuse reporting is rated neutral by default: a significant rise is neither red nor "worse"
+    da = tiles["Domestic abuse incidents (police)"]
+    assert (da.status, da.detail) == ("neutral", "significant rise; was 5,031")
+    # the reoffending tile is the IOM cohort's, with its base
+    iom = tiles["IOM cohort reoffending (probation)"]
+    assert (iom.value, iom.status) == ("35%", "neutral") and iom.detail.startswith("29 of 83; significant fall")
     assert doc.marking == "OFFICIAL-SENSITIVE" and doc.edition == "restricted"
     # the executive summary's compact table of the largest significant changes starts with all crime
     changes = next(t for _, t in doc.tables() if t.id == "summary-changes-table")
@@ -76,7 +82,8 @@ def test_headline_numbers_are_the_findings(restricted: AssessResult) -> None:
     assert (first["indicator"], first["value"], first["baseline"]) == ("All crime", 15680, 14123)
     assert abs(first["change"] - (15680 / 14123 - 1)) < 0.001
     assert first["verdict"] == "significant rise (worse)"
-    assert len(changes.rows) == 8
+    # 6 since the change test allows for over-dispersion and season (bicycle theft and shoplifting dropped out)
+    assert len(changes.rows) == 6
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -88,20 +95,20 @@ def test_pdf_has_every_heading_number_and_marking(
     restricted: AssessResult, pdf_pages: list[str], pdf_reading: list[str]
 ) -> None:
     doc = restricted.document
-    assert 25 <= len(pdf_pages) <= 60
+    assert 25 <= len(pdf_pages) <= 70  # area profile and substance misuse chapters added
     whole = _squash("\n".join(pdf_pages))
     for section in doc.sections:
         assert section.title in whole, section.title
     for heading in ("Contents", "Glossary", "Data sources and licences"):
         assert heading in whole
     # every top-level chapter is listed in the contents page with its page number
-    contents = _squash(pdf_pages[1])
+    contents = _squash(pdf_pages[1] + pdf_pages[2])  # the contents run over two pages
     for section in doc.sections:
         assert re.search(re.escape(section.title) + r" ?\.{3,} ?\d+", contents), section.title
     # the headline numbers, in the sentence and the tiles
     assert "15,680 in May 2022 to April 2023 against 14,123 in May 2021 to April 2022" in whole
     tiles = [t for b in doc.sections[0].blocks if isinstance(b, Tiles) for t in b.tiles]
-    summary = _squash(" ".join(p for p in pdf_reading[2:5]))
+    summary = _squash(" ".join(p for p in pdf_reading[3:9]))  # after the two contents pages and the glossary
     for tile in tiles:
         assert tile.label in summary and tile.value in summary, tile
     # the marking on every page, top and bottom, and "Page N of M"
@@ -137,7 +144,8 @@ def test_docx_headings_and_tables(restricted: AssessResult) -> None:
     for p in word.paragraphs:
         if p.style is not None and p.style.name.startswith("Heading"):
             headings.setdefault(p.style.name, []).append(p.text)
-    assert headings["Heading 1"][: len(doc.sections)] == [s.title for s in doc.sections]
+    # the glossary comes first, as in the model assessment; then the chapters in order
+    assert headings["Heading 1"][: len(doc.sections) + 1] == ["Glossary"] + [s.title for s in doc.sections]
     subsections = [s.title for depth, s in doc.walk() if depth == 2]
     assert headings["Heading 2"] == subsections
     # every report table is a Word table whose header row is the table's column labels

@@ -45,6 +45,11 @@ _WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\s+(\d{1,2}):(\d{2})\
 _WEEK_MINUTES = 7 * 24 * 60
 
 
+def _lsoas(n: int, one: str = "was", many: str = "were") -> str:
+    """ "1 LSOA was", "3 LSOAs were": a count with its noun and verb agreeing."""
+    return f"{n} LSOA {one}" if n == 1 else f"{n} LSOAs {many}"
+
+
 def night_time_windows(setting: str) -> list[tuple[int, int]]:
     """Parse ``"Fri 20:00-04:00; Sat 20:00-04:00"`` into minute-of-week ranges ``[start, end)``.
 
@@ -619,12 +624,12 @@ def _places(inp: TopicInput, sources: list[str]) -> Finding:
         ward, n = top_wards[0]
         parts.append(f"The ward with most incidents was {area.ward_names.get(ward, ward)} ({format_number(n)}).")
     if emerging:
-        parts.append(f"{len(emerging)} LSOA(s) show a statistically significant rise.")
+        parts.append(f"{_lsoas(len(emerging), 'shows', 'show')} a statistically significant rise.")
     return level_finding(
         ctx,
         id="asb.partner.repeat_locations",
         topic="asb",
-        title="Where partner-recorded ASB concentrates",
+        title="Where partner-recorded ASB is concentrated",
         value=conc.share_of_incidents,
         unit="proportion",
         definition="Combined partner ASB incidents placed by LSOA: share in the top 10% of LSOAs; the LSOAs and wards "
