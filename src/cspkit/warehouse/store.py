@@ -25,6 +25,7 @@ import duckdb
 
 from cspkit.errors import WorkspaceError
 from cspkit.privacy.keys import derive_key
+from cspkit.sql import quote_ident, sql_str
 from cspkit.warehouse.schema import SCHEMA_VERSION, all_ddl
 
 __all__ = [
@@ -45,10 +46,6 @@ _MAGIC_OFFSET = 8
 #: Byte offset of the main header's flags word; bit 0 marks an encrypted database (DuckDB 1.4+ storage format).
 _FLAGS_OFFSET = 20
 _ENCRYPTED_FLAG = 1
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _first_line(error: Exception) -> str:
@@ -100,10 +97,10 @@ def encrypt_plain_warehouse(path: Path, key: bytes) -> None:
     target.with_name(target.name + ".wal").unlink(missing_ok=True)
     con = _session()
     try:
-        con.execute(f"ATTACH {_sql_string(str(path))} AS plain")  # read-write: takes the lock, replays its WAL
+        con.execute(f"ATTACH {sql_str(str(path))} AS plain")  # read-write: takes the lock, replays its WAL
         con.execute("CHECKPOINT plain")
         secret = derive_key(key, _ENCRYPTION_PURPOSE).hex()
-        con.execute(f"ATTACH {_sql_string(str(target))} AS encrypted (ENCRYPTION_KEY {_sql_string(secret)})")
+        con.execute(f"ATTACH {sql_str(str(target))} AS encrypted (ENCRYPTION_KEY {sql_str(secret)})")
         _private(target)
         con.execute("COPY FROM DATABASE plain TO encrypted")
         # COPY FROM DATABASE recreates sequences at their start; carry the file id sequence on.
@@ -112,7 +109,7 @@ def encrypt_plain_warehouse(path: Path, key: bytes) -> None:
         ).fetchall()
         for name, last_value in rows:
             if last_value is not None:
-                quoted = '"' + str(name).replace('"', '""') + '"'
+                quoted = quote_ident(str(name))
                 con.execute(f"DROP SEQUENCE encrypted.{quoted}")
                 con.execute(f"CREATE SEQUENCE encrypted.{quoted} START {int(last_value) + 1}")
         con.execute("DETACH encrypted")
@@ -159,10 +156,10 @@ def connect(path: Path, key: bytes | None = None, *, read_only: bool = False) ->
             )
         encrypt_plain_warehouse(path, key)
     secret = derive_key(key, _ENCRYPTION_PURPOSE).hex()
-    options = f"ENCRYPTION_KEY {_sql_string(secret)}" + (", READ_ONLY" if read_only else "")
+    options = f"ENCRYPTION_KEY {sql_str(secret)}" + (", READ_ONLY" if read_only else "")
     con = _session()
     try:
-        con.execute(f"ATTACH {_sql_string(str(path))} AS {WAREHOUSE_ALIAS} ({options})")
+        con.execute(f"ATTACH {sql_str(str(path))} AS {WAREHOUSE_ALIAS} ({options})")
     except duckdb.Error as exc:
         con.close()
         message = _first_line(exc)
@@ -174,10 +171,17 @@ def connect(path: Path, key: bytes | None = None, *, read_only: bool = False) ->
         raise WorkspaceError(f"Cannot open the warehouse {path}: {message}") from None
     con.execute(f"USE {WAREHOUSE_ALIAS}")
     # Spill files stay beside the warehouse, as when it was opened directly (DuckDB encrypts them too).
-    con.execute(f"SET temp_directory = {_sql_string(str(path) + '.tmp')}")
+    con.execute(f"SET temp_directory = {sql_str(str(path) + '.tmp')}")
     if not read_only:
         _private(path)
         _create_schema(con)
+        if get_meta(con, "schema_version") == "1":
+            from cspkit.warehouse.features import migrate_to_features
+
+            con.execute("BEGIN TRANSACTION")
+            migrate_to_features(con, key)
+            set_meta(con, "schema_version", SCHEMA_VERSION)
+            con.execute("COMMIT")
     return con
 
 
