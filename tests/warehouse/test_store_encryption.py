@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cspkit.cli import app
 from cspkit.errors import WorkspaceError
 from cspkit.privacy.keys import derive_key
+from cspkit.warehouse.export import export_parquet
 from cspkit.warehouse.schema import all_ddl
 from cspkit.warehouse.store import connect, get_meta, is_encrypted, query, set_meta
 from cspkit.workspace import Workspace, find_workspace
@@ -143,6 +144,13 @@ def test_the_workspace_is_owner_only(workspace: Workspace) -> None:
     assert _mode(workspace.root) == 0o700
     assert _mode(workspace.root / "outputs") == 0o700
     assert _mode(workspace.warehouse_path) == 0o600
+    # A Parquet export is pseudonymised but unencrypted: its folder is owner-only too.
+    con = workspace.connect(read_only=True)
+    try:
+        export_parquet(con, workspace.root.parent / "export")
+    finally:
+        con.close()
+    assert _mode(workspace.root.parent / "export") == 0o700
 
 
 def test_an_in_memory_warehouse_needs_no_key() -> None:
