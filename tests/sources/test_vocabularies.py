@@ -111,3 +111,26 @@ def test_the_sources_listing_documents_vocabularies() -> None:
     assert "stored only as a band" in result.output
     docs = (Path(__file__).resolve().parents[2] / "docs" / "data-contracts.md").read_text(encoding="utf-8")
     assert "## `label_map`" in docs and "vocabulary: IOM, PPO" in docs
+
+
+def test_printed_labels_without_a_vocabulary_are_screened(workspace: Workspace, tmp_path: Path) -> None:
+    """A survey theme or a recommendation owner holding a phone number or a person's name is refused."""
+    path = tmp_path / "views.csv"
+    path.write_text(
+        "year,theme,respondents,share_concerned,source\n"
+        "2023,anti-social behaviour,900,0.4,Residents' survey 2023\n"
+        f"2023,call {CANARY_PHONE},900,0.1,Residents' survey 2023\n",
+        encoding="utf-8",
+    )
+    loaded = _load(workspace, path, source="public_views").loaded[0]  # type: ignore[attr-defined]
+    assert (loaded.rows_accepted, loaded.rejects_by_reason) == (1, {"identifier_in_text": 1})
+    path = tmp_path / "recs.csv"
+    path.write_text(
+        "ref,year,text,status,owner\n"
+        "R1,2023-24,Review the ASB case system.,on_track,Head of Community Safety\n"
+        "R2,2023-24,Fund a perpetrator programme.,delayed,Mrs Quillfeather\n",
+        encoding="utf-8",
+    )
+    loaded = _load(workspace, path, source="recommendations").loaded[0]  # type: ignore[attr-defined]
+    assert (loaded.rows_accepted, loaded.rejects_by_reason) == (1, {"identifier_in_text": 1})
+    assert "Quillfeather" not in repr(_values(workspace, "SELECT * FROM rejects"))

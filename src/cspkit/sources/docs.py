@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cspkit.privacy.generalise import band_labels
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
-from cspkit.sources.vocabularies import BANDED, VOCABULARIES
+from cspkit.sources.vocabularies import BANDED, SCREENED, VOCABULARIES
 
 __all__ = ["column_rows", "contracts_markdown"]
 
@@ -55,6 +55,8 @@ def _controlled(contract: Contract, col: Column) -> str:
     bands = BANDED.get((contract.name, col.name))
     if bands is not None:
         return f"stored only as a band: {', '.join(band_labels(bands))}"
+    if (contract.name, col.name) in SCREENED:
+        return "text holding a name, phone number, email, postcode, NI number or date is refused"
     return ""
 
 

@@ -257,8 +257,19 @@ VOCABULARIES: dict[tuple[str, str], Vocabulary] = {
 #: (source, column) -> lower bounds of the bands the column is stored as (``<column>_band``), never the value.
 BANDED: dict[tuple[str, str], tuple[int, ...]] = {("domestic_abuse", "victim_age"): AGE_BANDS}
 
-#: (source, column) of free text screened for identifiers without a vocabulary: a partner's own labels.
-SCREENED: frozenset[tuple[str, str]] = frozenset({("label_map", "label"), ("label_map", "value")})
+#: (source, column) of short free text screened for identifiers without a vocabulary: a partner's own labels, and
+#: the few labels the report prints as given (survey themes and sources, a recommendation's priority and owner,
+#: which is a role: "Head of Community Safety", never a person's name).
+SCREENED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("label_map", "label"),
+        ("label_map", "value"),
+        ("public_views", "theme"),
+        ("public_views", "source"),
+        ("recommendations", "priority"),
+        ("recommendations", "owner"),
+    }
+)
 
 
 def stored_name(source: str, column: str) -> str:
