@@ -80,17 +80,25 @@ def record_key_sql(key: bytes, contract: Contract, person: str, agency_sql: str,
 
 
 def features_insert_sql(
-    contract: Contract, key: bytes, agency: str, present: set[str], stored: dict[str, str]
+    contract: Contract,
+    key: bytes,
+    agency: str,
+    present: set[str],
+    stored: dict[str, str],
+    rows_sql: str = "_checked",
+    accepted_sql: str = "_reject IS NULL",
 ) -> list[str]:
-    """Statements writing the feature rows of the accepted rows of temp table ``_checked`` (the loader's).
+    """Statements writing the feature rows of the accepted rows of a file being loaded.
 
     Args:
         contract: the source being loaded.
         key: the workspace key.
         agency: the agency of the file.
         present: contract columns present in the file.
-        stored: the loader's stored column -> SQL expression over ``_checked`` (the anchor's pseudonym is read
+        stored: the loader's stored column -> SQL expression over its rows (the anchor's pseudonym is read
             from it, so the record key hangs on exactly what the event row stores).
+        rows_sql: the loader's FROM item of the file's rows, with ``raw__<column>`` text columns.
+        accepted_sql: the loader's condition of an accepted row.
 
     Feature rows with the record keys being written are replaced first, so a corrected file replaces its features.
     """
@@ -115,7 +123,7 @@ def features_insert_sql(
         statements += [
             f"DROP TABLE IF EXISTS {staged}",
             f"CREATE TEMP TABLE {staged} AS SELECT DISTINCT * FROM (SELECT {record} AS record_key, {select} "
-            "FROM _checked WHERE _reject IS NULL) "
+            f"FROM {rows_sql} WHERE {accepted_sql}) "
             f"WHERE record_key IS NOT NULL AND ({' OR '.join(f'{t} IS NOT NULL' for t in FEATURE_TOKENS)})",
             f"DELETE FROM {FEATURES_TABLE} WHERE source = {sql_str(contract.name)} AND person = {sql_str(person)} "
             f"AND record_key IN (SELECT record_key FROM {staged})",
