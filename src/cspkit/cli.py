@@ -861,3 +861,76 @@ def audit_verify(workspace: WorkspaceOpt = None) -> None:
         f"[bold red]The audit chain is broken[/] at entry {report.first_broken}: {report.reason}.", highlight=False
     )
     raise typer.Exit(1)
+
+
+key_app = typer.Typer(
+    help="Custody of the workspace key: a passphrase-protected backup, restoring it, encrypting an old warehouse.",
+    no_args_is_help=True,
+)
+app.add_typer(key_app, name="key")
+PassphraseStdinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--passphrase-stdin", help="Read the passphrase from the first line of standard input instead of a prompt."
+    ),
+]
+
+
+def _passphrase(from_stdin: bool, *, confirm: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        passphrase = line[:-1] if line.endswith("\n") else line
+        passphrase = passphrase[:-1] if passphrase.endswith("\r") else passphrase
+        if not passphrase:
+            raise WorkspaceError("No passphrase on standard input (--passphrase-stdin reads its first line).")
+        return passphrase
+    return str(typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+@key_app.command("export")
+@friendly_errors
+def key_export(
+    file: Annotated[Path, typer.Argument(help="Backup file to write (never overwritten).")],
+    passphrase_stdin: PassphraseStdinOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write a passphrase-protected backup of the workspace key (keep it apart from the workspace)."""
+    from cspkit.privacy.custody import export_key
+
+    ws = _workspace(workspace)
+    key = ws.key()
+    fingerprint = export_key(key, file, _passphrase(passphrase_stdin, confirm=True))
+    console.print(f"Wrote the key backup {file} (key fingerprint {fingerprint}).", highlight=False)
+    console.print(
+        "Keep it apart from the workspace and the passphrase apart from it; docs/privacy.md says how to restore.",
+        highlight=False,
+    )
+
+
+@key_app.command("import")
+@friendly_errors
+def key_import(
+    file: Annotated[Path, typer.Argument(help="Backup file written by `cspkit key export`.")],
+    passphrase_stdin: PassphraseStdinOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Restore the workspace key from a backup, after checking that it opens this workspace's warehouse."""
+    from cspkit.privacy.custody import import_key
+    from cspkit.workspace import restore_key
+
+    ws = _workspace(workspace)
+    key = import_key(file, _passphrase(passphrase_stdin, confirm=False))
+    console.print(restore_key(ws, key), highlight=False)
+
+
+@key_app.command("encrypt-warehouse")
+@friendly_errors
+def key_encrypt_warehouse(workspace: WorkspaceOpt = None) -> None:
+    """Encrypt a warehouse made by a cspkit older than warehouse encryption (other commands that write do it too)."""
+    from cspkit.warehouse.store import is_encrypted
+
+    ws = _workspace(workspace)
+    was_plain = is_encrypted(ws.warehouse_path) is False
+    ws.connect().close()
+    state = "Encrypted" if was_plain else "Already encrypted:"
+    console.print(f"{state} the warehouse {ws.warehouse_path}.", highlight=False)

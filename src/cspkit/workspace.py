@@ -4,7 +4,7 @@
 
     <workspace>/
       cspkit.toml          settings (see docs/configuration.md)
-      warehouse.duckdb     the embedded warehouse (pseudonymised data only)
+      warehouse.duckdb     the embedded warehouse (pseudonymised data only), encrypted with a key derived from the key
       .cspkit/key          the pseudonymisation key, owner-only; keep it safe and out of version control
       narrative/           analysts' Markdown for report sections (survives re-runs)
       judgements.toml      scoring-matrix judgement inputs with who, when and why
@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,10 @@ import duckdb
 from cspkit.config import Config, default_toml, load_config
 from cspkit.errors import WorkspaceError
 from cspkit.ingest.reference import check_area_codes, load_bundled_reference
-from cspkit.privacy.keys import create_key, key_fingerprint, load_key
+from cspkit.privacy.keys import create_key, install_key, key_fingerprint, load_key
 from cspkit.warehouse.store import connect, get_meta, set_meta
 
-__all__ = ["CONFIG_NAME", "Workspace", "find_workspace", "init_workspace"]
+__all__ = ["CONFIG_NAME", "Workspace", "find_workspace", "init_workspace", "make_private", "restore_key"]
 
 CONFIG_NAME = "cspkit.toml"
 WAREHOUSE_NAME = "warehouse.duckdb"
@@ -69,7 +70,7 @@ class Workspace:
         return load_key(self.key_path)
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        return connect(self.warehouse_path, read_only=read_only)
+        return connect(self.warehouse_path, self.key(), read_only=read_only)
 
     def check_key(self, con: duckdb.DuckDBPyConnection) -> str | None:
         """Compare the key with the one the warehouse's pseudonyms were made with.
@@ -92,6 +93,26 @@ class Workspace:
         return None
 
 
+#: Folders holding personal data or the key: owner-only (the public edition, once copied out, may be shared).
+PRIVATE_FOLDERS = (Path("."), KEY_PATH.parent, Path("outputs"), Path("narrative"))
+
+
+def make_private(root: Path) -> None:
+    """Make the workspace folder and its private folders owner-only (0700), and the key and warehouse 0600.
+
+    Run on every open, so a workspace made by an older cspkit, or loosened by hand, is tightened. Files of another
+    owner are left as they are (chmod would fail); on Windows, modes mean little and nothing is done.
+    """
+    if os.name == "nt":
+        return
+    for folder in PRIVATE_FOLDERS:
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(root / folder, 0o700)
+    for file in (KEY_PATH, Path(WAREHOUSE_NAME), Path(WAREHOUSE_NAME + ".wal")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(root / file, 0o600)
+
+
 def find_workspace(start: Path | None = None) -> Workspace:
     """The workspace at ``start`` or in one of its parents.
 
@@ -105,6 +126,7 @@ def find_workspace(start: Path | None = None) -> Workspace:
         raise WorkspaceError(f"{here} is a file, not a workspace folder.")
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
+            make_private(folder)
             return Workspace(folder)
         if start is not None:
             break  # an explicit --workspace must be the workspace itself
@@ -128,7 +150,7 @@ def init_workspace(root: Path, *, name: str, area_codes: list[str], marking: str
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"{root} is a file, not a folder.")
     check_area_codes(area_codes)  # an unknown code stops here, before anything is created
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     overrides: dict[str, object] = {"partnership__name": name, "partnership__area_codes": area_codes}
     if marking:
         overrides["partnership__protective_marking"] = marking
@@ -139,8 +161,9 @@ def init_workspace(root: Path, *, name: str, area_codes: list[str], marking: str
     (root / CONFIG_NAME).write_text(text, encoding="utf-8")
     load_config(root / CONFIG_NAME)  # fail now, not later, if an argument made it invalid
     for folder in ("narrative", "outputs"):
-        (root / folder).mkdir(exist_ok=True)
+        (root / folder).mkdir(mode=0o700, exist_ok=True)
     (root / ".gitignore").write_text(".cspkit/\nwarehouse.duckdb*\noutputs/\n", encoding="utf-8")
+    make_private(root)
     ws = Workspace(root)
     con = ws.connect()
     try:
@@ -149,3 +172,44 @@ def init_workspace(root: Path, *, name: str, area_codes: list[str], marking: str
     finally:
         con.close()
     return ws
+
+
+def restore_key(ws: Workspace, key: bytes) -> str:
+    """Make ``key`` (read from a backup) the workspace key, after checking that it is this warehouse's key.
+
+    Returns:
+        A sentence saying what was done.
+
+    Raises:
+        WorkspaceError: the key does not open this workspace's warehouse (a backup of another workspace).
+    """
+    fingerprint = key_fingerprint(key)
+    if ws.warehouse_path.exists():
+        # Opening with the restored key is the proof: a wrong key cannot decrypt the warehouse. (An old,
+        # unencrypted warehouse is encrypted by this open; its recorded fingerprint then decides.)
+        try:
+            con = connect(ws.warehouse_path, key)
+        except WorkspaceError:
+            raise WorkspaceError(
+                f"The key in this backup (fingerprint {fingerprint}) does not open the warehouse "
+                f"{ws.warehouse_path}: it is the key of another workspace. Nothing was changed."
+            ) from None
+        try:
+            recorded = get_meta(con, "key_fingerprint")
+        finally:
+            con.close()
+        if recorded is not None and recorded != fingerprint:
+            raise WorkspaceError(
+                f"The key in this backup (fingerprint {fingerprint}) is not the one this warehouse's pseudonyms "
+                f"were made with ({recorded}). Nothing was changed."
+            )
+    if ws.key_path.exists():
+        try:
+            current = load_key(ws.key_path)
+        except WorkspaceError:
+            current = None
+        if current == key:
+            return f"The key {ws.key_path} is already this key (fingerprint {fingerprint}); nothing changed."
+    kept = install_key(ws.key_path, key)
+    done = f"Restored the key {ws.key_path} (fingerprint {fingerprint})."
+    return done + (f" The key that was there is kept as {kept}." if kept else "")

@@ -25,10 +25,12 @@ from cspkit.ingest.loader import LoadResult
 from cspkit.errors import InputFileError, SourceError
 from cspkit.ingest.readers import InputFile, file_hash, sniff_text, transcode_to_utf8, xlsx_to_csv
 from cspkit.ingest.validate import REASONS
+from cspkit.sources.vocabularies import screening_checks, stored_value_sql
 from cspkit.sql import quote_ident, sql_str
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Column, Contract
+from cspkit.warehouse.features import features_insert_sql, features_purge_sql
 from cspkit.warehouse.schema import key_column, person_prefix, stored_columns
 
 
@@ -370,7 +372,7 @@ def _read_checked(
         if csql.parsed != csql.raw or col.personal:
             selects.append(f"{csql.raw} AS {quote_ident('raw__' + col.name)}")
         selects.append(f"{csql.parsed} AS {quote_ident('val__' + col.name)}")
-        for condition, reason in csql.checks:
+        for condition, reason in [*csql.checks, *screening_checks(contract.name, col.name, csql.raw)]:
             reason_cases.append(
                 f"WHEN {condition} THEN {{'column': {sql_str(col.name)}, 'reason': {sql_str(reason)}, "
                 f"'value': {_mask_sql(csql.raw, col.personal)}}}"
@@ -437,7 +439,7 @@ def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: st
         elif col.kind in ("name", "dob", "postcode"):
             persons.setdefault(person_prefix(col), {})[col.kind] = raw if present else "NULL::VARCHAR"
         else:
-            exprs.append((col.name, val if present else "NULL"))
+            exprs += stored_value_sql(contract.name, col.name, val if present else "NULL")
             if col.kind == "datetime":
                 has_time = f"({raw} IS NOT NULL AND regexp_matches({raw}, '\\d{{1,2}}:\\d{{2}}'))"
                 exprs.append((f"{col.name}_has_time", has_time if present else "NULL"))
@@ -488,6 +490,8 @@ def _write(
         accepted = con.execute(
             f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM _checked WHERE _reject IS NULL"
         ).fetchall()[0][0]
+        for statement in features_insert_sql(contract, key, result.agency, set(match.mapping), stored):
+            con.execute(statement)  # the privacy hooks of the current loader, so that both give the same warehouse
         con.execute("DROP TABLE IF EXISTS _rejected")
         con.execute(
             "CREATE TEMP TABLE _rejected AS SELECT _row, _reject, "
@@ -559,6 +563,8 @@ def _write(
             ],
         )
         _supersede(con, contract, result, file_id)
+        for statement in features_purge_sql(contract, key):
+            con.execute(statement)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

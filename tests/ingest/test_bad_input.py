@@ -242,10 +242,11 @@ def test_a_line_over_one_megabyte_is_rejected_alone(workspace: Workspace, tmp_pa
 
 
 def test_formula_like_cells_are_stored_as_plain_text(workspace: Workspace, tmp_path: Path) -> None:
-    """Spreadsheet formula triggers (=, +, -, @) are kept verbatim as text, never evaluated or altered."""
+    """Spreadsheet formula triggers (=, +, -, @) are kept verbatim as text in a free-text column, never evaluated or
+    altered; in a vocabulary column (asb_type) they are not a category, so they are stored as Other."""
     path = tmp_path / "formula.csv"
     path.write_text(
-        "incident_ref,reported_at,category,outcome,asb_type\n"
+        "incident_ref,reported_at,category,agency,asb_type\n"
         'A1,2022-01-05,personal,"=HYPERLINK(""http://evil.example"",""click"")",+cmd|\' /C calc\'!A0\n'
         "A2,2022-01-05,personal,@SUM(A1:A9),-2+3\n",
         encoding="utf-8",
@@ -253,11 +254,11 @@ def test_formula_like_cells_are_stored_as_plain_text(workspace: Workspace, tmp_p
     result = _loaded(workspace, path)
     assert result.rows_accepted == 2
     con = workspace.connect(read_only=True)
-    rows = con.execute("SELECT outcome, asb_type FROM asb_incidents ORDER BY outcome").fetchall()
+    rows = con.execute("SELECT agency, asb_type FROM asb_incidents ORDER BY agency").fetchall()
     con.close()
     assert rows == [
-        ('=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0"),
-        ("@SUM(A1:A9)", "-2+3"),
+        ('=HYPERLINK("http://evil.example","click")', "Other"),
+        ("@SUM(A1:A9)", "Other"),
     ]
 
 

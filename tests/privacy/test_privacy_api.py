@@ -10,6 +10,7 @@ def test_public_api_is_pinned() -> None:
         "TOKEN_NAMESPACES",
         "check_key_fingerprint",
         "create_key",
+        "derive_key",
         "forename_initial",
         "identity_tokens",
         "identity_tokens_sql",

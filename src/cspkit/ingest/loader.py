@@ -61,7 +61,9 @@ from cspkit.ingest.validate import REASONS, column_sql
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Contract
+from cspkit.sources.vocabularies import screening_checks, stored_value_sql
 from cspkit.sql import quote_ident, sql_str
+from cspkit.warehouse.features import features_insert_sql, features_purge_sql
 from cspkit.warehouse.schema import NOTES_DDL, key_column, person_prefix, stored_columns
 
 __all__ = ["LoadResult", "load_file"]
@@ -368,7 +370,7 @@ def _plan(contract: Contract, match: HeaderMatch, path: Path, delimiter: str, to
         trimmed.append(f"{csql.raw} AS {raw_name}")
         # free text parses to itself: the parsed column is the trimmed one under its second name
         parsed.append(f"{csql.parsed} AS {val_name}")
-        for condition, reason in csql.checks:
+        for condition, reason in [*csql.checks, *screening_checks(contract.name, col.name, raw_name)]:
             conditions.append(condition)
             reason_cases.append(
                 f"WHEN {condition} THEN {{'column': {sql_str(col.name)}, 'reason': {sql_str(reason)}, "
@@ -425,7 +427,7 @@ def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: st
         elif col.kind in ("name", "dob", "postcode"):
             persons.setdefault(person_prefix(col), {})[col.kind] = raw if present else "NULL::VARCHAR"
         else:
-            exprs.append((col.name, val if present else "NULL"))
+            exprs += stored_value_sql(contract.name, col.name, val if present else "NULL")
             if col.kind == "datetime":
                 has_time = f"({raw} IS NOT NULL AND regexp_matches({raw}, '\\d{{1,2}}:\\d{{2}}'))"
                 exprs.append((f"{col.name}_has_time", has_time if present else "NULL"))
@@ -488,6 +490,12 @@ def _write(
                 raise InputFileError(
                     f"{result.display}: the file could not be read as CSV ({first}). Nothing was loaded."
                 ) from None
+        # Low-entropy tokens go apart from the events (warehouse/features.py); a second pass, person-level files only.
+        features = plan.checked(quiet=True)
+        for statement in features_insert_sql(
+            contract, key, result.agency, set(match.mapping), stored, features, plan.accepted
+        ):
+            con.execute(statement)
         con.execute("DROP TABLE IF EXISTS _malformed")
         con.execute(
             "CREATE TEMP TABLE _malformed AS SELECT line AS _line, line_byte_position AS _pos, "
@@ -553,6 +561,8 @@ def _write(
             ],
         )
         _supersede(con, contract, result, file_id)
+        for statement in features_purge_sql(contract, key):
+            con.execute(statement)
         result.unknown_codes = _unknown_codes(con, contract, match, file_id)
         _record_notes(con, result)
         con.execute("COMMIT")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cspkit.privacy.generalise import SCREENING_REASONS
 from cspkit.sources.contracts import Column
 from cspkit.sql import sql_str
 
@@ -44,6 +45,7 @@ REASONS = {
     "bad_year": "expected a year such as 2023 or a financial year such as 2023-24",
     "duplicate_ref": "the same reference appears earlier in this file",
     "malformed_row": "the line could not be read as a row of this file",
+    **SCREENING_REASONS,
 }
 
 # The United Kingdom with a margin (Scilly to Shetland, Northern Ireland to Lowestoft).

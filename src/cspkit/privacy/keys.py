@@ -13,6 +13,7 @@ import hmac
 import os
 import secrets
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cspkit.errors import WorkspaceError
@@ -21,6 +22,8 @@ __all__ = [
     "KEY_BYTES",
     "check_key_fingerprint",
     "create_key",
+    "derive_key",
+    "install_key",
     "key_fingerprint",
     "key_permissions_ok",
     "load_key",
@@ -54,6 +57,35 @@ def create_key(path: Path) -> None:
         key_file.write(key_hex)
         key_file.flush()
         os.fsync(key_file.fileno())
+
+
+def install_key(path: Path, key: bytes) -> Path | None:
+    """Put ``key`` (restored from a backup) at ``path``, owner-only, replacing the file atomically.
+
+    A different key already there is kept beside it as ``key.replaced-<UTC time>`` (never deleted: it may be the one
+    some other copy of the data needs).
+
+    Returns:
+        Where the replaced key was kept, or None when there was none.
+    """
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a key has {KEY_BYTES} bytes")
+    path = Path(path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    kept: Path | None = None
+    if path.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = path.with_name(f"{path.name}.replaced-{stamp}")
+        os.replace(path, kept)
+    staging = path.with_name(path.name + ".new")
+    staging.unlink(missing_ok=True)
+    fd = os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as key_file:
+        key_file.write(key.hex() + "\n")
+        key_file.flush()
+        os.fsync(key_file.fileno())
+    os.replace(staging, path)
+    return kept
 
 
 def load_key(path: Path) -> bytes:
@@ -96,6 +128,17 @@ def key_permissions_ok(path: Path) -> bool:
 def key_fingerprint(key: bytes) -> str:
     """A short fingerprint of the key, safe to store beside the pseudonyms: it does not reveal the key."""
     return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:_FINGERPRINT_HEX_CHARS]
+
+
+def derive_key(key: bytes, purpose: str) -> bytes:
+    """A 32-byte key for one ``purpose`` (e.g. encrypting the warehouse), derived from the workspace key.
+
+    HMAC-SHA256 of a labelled message: the workspace key is never used as is outside pseudonyms, and a derived key
+    reveals neither the workspace key nor any other derived key.
+    """
+    if not purpose:
+        raise ValueError("a purpose label is needed")
+    return hmac.new(key, b"cspkit-derived-key\x1f" + purpose.encode("utf-8"), hashlib.sha256).digest()
 
 
 def check_key_fingerprint(key: bytes, expected: str) -> None:

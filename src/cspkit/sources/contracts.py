@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cspkit.sources.vocabularies import VOCABULARIES
+
 __all__ = [
     "CONTRACTS",
     "CRIME_TYPES",
@@ -308,6 +310,23 @@ CONTRACTS: dict[str, Contract] = {
             month_column="referral_date",
             unique_column="referral_ref",
             default_agency="marac",
+        ),
+        Contract(
+            "label_map",
+            "A partner's own labels for category columns, mapped onto cspkit's vocabularies",
+            (
+                Column("source", "category", True, tuple(sorted({s for s, _ in VOCABULARIES})), aliases=("table",)),
+                Column(
+                    "column_name", "category", True, tuple(sorted({c for _, c in VOCABULARIES})), aliases=("column",)
+                ),
+                Column("label", "text", True, aliases=("partner label", "their label")),
+                Column("value", "text", True, aliases=("cspkit value", "maps to")),
+            ),
+            key_columns=("source", "column_name", "label"),
+            default_agency="all",
+            help="Load before the partner's data: each label (matched ignoring case and spacing) is stored as the "
+            "vocabulary value it maps to. A value outside the column's vocabulary maps to nothing (the label then "
+            "counts as Other). See docs/privacy.md.",
         ),
         Contract(
             "geography",

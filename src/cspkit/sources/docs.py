@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from cspkit.privacy.generalise import band_labels
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
+from cspkit.sources.vocabularies import BANDED, SCREENED, VOCABULARIES
 
 __all__ = ["column_rows", "contracts_markdown"]
 
@@ -40,6 +42,24 @@ def _allowed(col: Column) -> str:
     return "; ".join(parts)
 
 
+def _controlled(contract: Contract, col: Column) -> str:
+    """What a vocabulary or band column takes, for the allowed-values cell."""
+    vocabulary = VOCABULARIES.get((contract.name, col.name))
+    if vocabulary is not None:
+        return (
+            "vocabulary: "
+            + ", ".join(vocabulary.values)
+            + " (case and spacing ignored; your own labels through `label_map`; anything else is stored as Other;"
+            " text holding a name, phone number, email, postcode, NI number or date is refused)"
+        )
+    bands = BANDED.get((contract.name, col.name))
+    if bands is not None:
+        return f"stored only as a band: {', '.join(band_labels(bands))}"
+    if (contract.name, col.name) in SCREENED:
+        return "text holding a name, phone number, email, postcode, NI number or date is refused"
+    return ""
+
+
 def column_rows(contract: Contract) -> list[dict[str, str]]:
     """One row per column: name, required, type, allowed values, aliases."""
     rows = []
@@ -53,7 +73,7 @@ def column_rows(contract: Contract) -> list[dict[str, str]]:
                 "column": col.name,
                 "required": required,
                 "type": _KIND_TEXT[col.kind],
-                "allowed": _allowed(col),
+                "allowed": "; ".join(p for p in (_allowed(col), _controlled(contract, col)) if p),
                 "aliases": ", ".join(col.aliases),
             }
         )

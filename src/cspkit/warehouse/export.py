@@ -19,7 +19,9 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, i
     Returns:
         Rows written per table.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not out_dir.exists():
+        # Pseudonymised person-level data, unencrypted: owner-only like the workspace (docs/privacy.md).
+        out_dir.mkdir(mode=0o700, parents=True)
     written: dict[str, int] = {}
     for name in CONTRACTS:
         n = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]

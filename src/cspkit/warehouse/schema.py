@@ -2,15 +2,17 @@
 
 Each source has one table named after it. Personal columns never appear: a ``*_ref`` column becomes a keyed
 pseudonym ``<base>_key`` (``victim_ref`` -> ``victim_key``), and direct identifiers become per-field tokens
-(``victim_name`` -> ``victim_surname_token``, ``victim_forename_initial_token``; ``victim_dob`` ->
-``victim_dob_token``, ``victim_birth_year_token``; ``victim_postcode`` -> ``victim_postcode_token``,
-``victim_postcode_district_token``). Every table also has ``_file_id`` (the ingest log entry the row came from),
-``_agency`` and ``_month`` (``YYYY-MM`` of the row, for coverage, replacement and Parquet partitioning).
+(``victim_name`` -> ``victim_surname_token``, ``victim_forename_token``; ``victim_dob`` ->
+``victim_dob_token``; ``victim_postcode`` -> ``victim_postcode_token``); the low-entropy forename-initial,
+birth-year and postcode-district tokens are kept apart in ``identity_features`` (warehouse/features.py), and
+``victim_age`` is stored as ``victim_age_band``. Every table also has ``_file_id`` (the ingest log entry the row
+came from), ``_agency`` and ``_month`` (``YYYY-MM`` of the row, for coverage, replacement and Parquet partitioning).
 """
 
 from __future__ import annotations
 
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
+from cspkit.sources.vocabularies import BANDED, stored_name
 
 __all__ = [
     "META_DDL",
@@ -21,7 +23,9 @@ __all__ = [
     "token_fields",
 ]
 
-SCHEMA_VERSION = "1"
+#: 2: victim_age stored as a band; forename-initial, birth-year and postcode-district tokens moved to
+#: identity_features.
+SCHEMA_VERSION = "2"
 
 _SQL_TYPES = {
     "text": "VARCHAR",
@@ -40,11 +44,12 @@ _SQL_TYPES = {
     "list": "VARCHAR[]",
 }
 
-#: Token fields stored for each kind of direct identifier.
+#: Token fields stored in the analytic tables for each kind of direct identifier. The low-entropy tokens
+#: (forename initial, birth year, postcode district) live apart, in ``identity_features`` (see warehouse/features.py).
 _TOKENS = {
-    "name": ("surname", "forename", "forename_initial"),
-    "dob": ("dob", "birth_year"),
-    "postcode": ("postcode", "postcode_district"),
+    "name": ("surname", "forename"),
+    "dob": ("dob",),
+    "postcode": ("postcode",),
 }
 
 
@@ -73,6 +78,8 @@ def stored_columns(contract: Contract) -> list[tuple[str, str]]:
             out.append((key_column(col), "VARCHAR"))
         elif col.kind in _TOKENS:
             out.extend((name, "VARCHAR") for _, name in token_fields(col))
+        elif (contract.name, col.name) in BANDED:
+            out.append((stored_name(contract.name, col.name), "VARCHAR"))
         else:
             out.append((col.name, _SQL_TYPES[col.kind]))
             if col.kind == "datetime":
@@ -137,4 +144,6 @@ META_DDL = [
 
 def all_ddl() -> list[str]:
     """Every statement that creates the warehouse schema (idempotent)."""
-    return [*META_DDL, *(table_ddl(c) for c in CONTRACTS.values())]
+    from cspkit.warehouse.features import FEATURES_DDL  # features builds on this module
+
+    return [*META_DDL, FEATURES_DDL, *(table_ddl(c) for c in CONTRACTS.values())]
