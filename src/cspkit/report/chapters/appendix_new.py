@@ -14,7 +14,6 @@ def _appendix_new(b: Builder) -> Section:
         )
     cols = [
         Column("ref", "Ref"),
-        Column("priority", "Priority"),
         Column("action", "Recommendation"),
         Column("target", "Target (baseline from the findings)"),
         Column("owner", "Lead agency"),
@@ -24,7 +23,9 @@ def _appendix_new(b: Builder) -> Section:
         {
             **r,
             # the evidence (finding ids) goes with the action, so the printed table fits the page
-            "action": b.scrub(str(r.get("action") or ""))
+            # the priority leads the recommendation (no column of its own: the printed table must fit the page)
+            "action": f"{r.get('priority')}: "
+            + b.scrub(str(r.get("action") or ""))
             + " Evidence: "
             + (", ".join(r.get("finding_ids") or []) or "the analyst's text")
             + ".",
