@@ -33,6 +33,7 @@ def _instructions(element: object) -> list[str]:
 def test_headings_use_word_styles(word: docx.document.Document) -> None:
     headings = [(_style(p), p.text) for p in word.paragraphs if _style(p).startswith("Heading")]
     assert headings == [
+        ("Heading 1", "Glossary"),
         ("Heading 1", "Executive summary"),
         ("Heading 1", "Introduction"),
         ("Heading 1", "Crime and disorder"),
@@ -40,7 +41,6 @@ def test_headings_use_word_styles(word: docx.document.Document) -> None:
         ("Heading 2", "Where crime happens"),
         ("Heading 1", "Anti-social behaviour"),
         ("Heading 1", "Appendix A: Last year's recommendations"),
-        ("Heading 1", "Glossary"),
         ("Heading 1", "Data sources and licences"),
     ]
     chapters = [p for p in word.paragraphs if _style(p) == "Heading 1"]

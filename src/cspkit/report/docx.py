@@ -107,7 +107,7 @@ def render_docx(doc: Document, path: str | Path) -> Path:
             p.add_run(term + ": ").bold = True
             p.add_run(meaning)
     numbers = doc.numbers()
-    first = True
+    first = not doc.glossary  # after the glossary, the first chapter starts its own page too
     for depth, section in doc.walk():
         heading = out.add_heading(section.title, level=depth)
         if depth == 1 and not first:
