@@ -10,6 +10,7 @@ pseudonym ``<base>_key`` (``victim_ref`` -> ``victim_key``), and direct identifi
 
 from __future__ import annotations
 
+from cspkit.privacy.features import feature_columns
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
 
 __all__ = [
@@ -72,6 +73,7 @@ def stored_columns(contract: Contract) -> list[tuple[str, str]]:
             out.append((key_column(col), "VARCHAR"))
         elif col.kind in _TOKENS:
             out.extend((name, "VARCHAR") for _, name in token_fields(col))
+            out.extend(feature_columns(person_prefix(col), col.kind))  # keyed linkage features (privacy/features.py)
         else:
             out.append((col.name, _SQL_TYPES[col.kind]))
             if col.kind == "datetime":
@@ -123,4 +125,15 @@ META_DDL = [
 
 def all_ddl() -> list[str]:
     """Every statement that creates the warehouse schema (idempotent)."""
-    return [*META_DDL, *(table_ddl(c) for c in CONTRACTS.values())]
+    return [*META_DDL, *(table_ddl(c) for c in CONTRACTS.values()), *_feature_migrations()]
+
+
+def _feature_migrations() -> list[str]:
+    """Linkage feature columns added to warehouses made before they existed (their old rows stay NULL)."""
+    return [
+        f"ALTER TABLE {contract.name} ADD COLUMN IF NOT EXISTS {name} {sql_type}"
+        for contract in CONTRACTS.values()
+        for col in contract.columns
+        if col.kind in _TOKENS
+        for name, sql_type in feature_columns(person_prefix(col), col.kind)
+    ]
