@@ -741,6 +741,10 @@ def link(
 @friendly_errors
 def link_evaluate(
     truth: Annotated[Path, typer.Argument(help="TRUTH.csv: source,record_ref,role,person_label.")],
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="Score a baseline instead: exact (same full name and date of birth)."),
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -751,7 +755,7 @@ def link_evaluate(
     ws = _workspace(workspace)
     rows = read_truth(truth)
     with ws.connect() as con:
-        result = evaluate(con, ws.key(), rows)
+        result = evaluate(con, ws.key(), rows, baseline=baseline)
     if as_json:
         _print_json(result.as_dict())
         return

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from cspkit.errors import InputFileError
-from cspkit.linkage.records import ROLES
+from cspkit.linkage.records import ROLES, records_sql
 from cspkit.privacy.pseudonymise import pseudonym, ref_namespace
 
 __all__ = ["Evaluation", "evaluate", "pairwise_scores", "read_truth"]
@@ -42,7 +42,10 @@ class Evaluation:
     not_found: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The keys ``cspkit link evaluate --json`` prints (``not_found`` is reported apart)."""
+        out = asdict(self)
+        out.pop("not_found")
+        return out
 
 
 def _pairs(n: int) -> int:
@@ -102,15 +105,35 @@ def read_truth(path: Path) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, key: bytes, truth: list[tuple[str, str, str, str]]) -> Evaluation:
-    """Score the stored linkage (``link_people``) on the truth rows."""
+#: The baseline: records are the same person when full name (forename and surname as written) and date of
+#: birth tokens are all present and equal; any other record stands alone.
+EXACT_BASELINE = "exact"
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    key: bytes,
+    truth: list[tuple[str, str, str, str]],
+    *,
+    baseline: str | None = None,
+) -> Evaluation:
+    """Score the stored linkage (``link_people``), or the exact-match baseline, on the truth rows."""
     has_links = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'link_people'"
     ).fetchall()[0][0]
-    if not has_links:
+    if not has_links and baseline is None:
         raise InputFileError("No linkage is stored yet: run `cspkit link` first.")
+    people = "link_people"
+    if baseline == EXACT_BASELINE:
+        people = (
+            "(SELECT unique_id, source, role, agency, record_key, "
+            "coalesce(forename || surname || dob, unique_id) AS person_id "
+            f"FROM ({records_sql(con)}))"
+        )
+    elif baseline is not None:
+        raise InputFileError(f"Unknown baseline {baseline!r}: use {EXACT_BASELINE}.")
     by_role = {(r.source, r.role): r for r in ROLES}
-    agencies = dict(con.execute("SELECT source, list(DISTINCT agency) FROM link_people GROUP BY source").fetchall())
+    agencies = dict(con.execute(f"SELECT source, list(DISTINCT agency) FROM {people} GROUP BY source").fetchall())
     keyed: list[tuple[str, str, str, str]] = []
     variants: list[list[tuple[str, str, str]]] = []  # per truth row, the (source, role, record_key) it may be
     for source, ref, role, label in truth:
@@ -130,7 +153,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, key: bytes, truth: list[tuple[str, 
         con.executemany("INSERT INTO _link_truth VALUES (?, ?, ?, ?)", keyed)
         rows = con.execute(
             "SELECT DISTINCT p.unique_id, t.label, CAST(p.person_id AS VARCHAR), p.source, p.role, p.record_key "
-            "FROM _link_truth t JOIN link_people p USING (source, role, record_key)"
+            f"FROM _link_truth t JOIN {people} p USING (source, role, record_key)"
         ).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _link_truth")
@@ -138,4 +161,4 @@ def evaluate(con: duckdb.DuckDBPyConnection, key: bytes, truth: list[tuple[str, 
     labels = [(label, person) for _, label, person, *_ in rows]
     result = pairwise_scores(labels)
     not_found = sum(1 for row_keys in variants if not any(k in matched for k in row_keys))
-    return Evaluation(**{**result.as_dict(), "not_found": not_found})
+    return Evaluation(**{**asdict(result), "not_found": not_found})

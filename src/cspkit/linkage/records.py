@@ -43,6 +43,7 @@ ROLES: tuple[Role, ...] = (
 
 #: record column -> token column suffix in the warehouse (``{prefix}_{suffix}``).
 FEATURE_COLUMNS: dict[str, str] = {
+    "forename": "forename_token",  # as written (no nickname table): the exact-match baseline uses it
     "forename_std": "forename_std_token",
     "forename_grams": "forename_grams",
     "forename_phonetic": "forename_phonetic",
