@@ -513,6 +513,7 @@ def child_build_large_ws(args: dict[str, Any]) -> dict[str, Any]:
 def child_findings(args: dict[str, Any]) -> dict[str, Any]:
     """All findings for the workspace's area, with the time spent in DuckDB (SQL) and in Python."""
     from cspkit.findings.engine import compute_findings
+    from cspkit.topics import TOPIC_BUILDERS
     from cspkit.workspace import Workspace
 
     ws = Workspace(Path(args["ws"]))
@@ -520,7 +521,7 @@ def child_findings(args: dict[str, Any]) -> dict[str, Any]:
     raw = ws.connect(read_only=True)
     con = TimedConnection(raw)
     start = time.perf_counter()
-    fs = compute_findings(con, config, forecast=bool(args.get("forecast", True)))  # type: ignore[arg-type]
+    fs = compute_findings(con, config, forecast=bool(args.get("forecast", True)), builders=TOPIC_BUILDERS)  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
     raw.close()
     sql_seconds = sum(e["seconds"] for e in con.log)

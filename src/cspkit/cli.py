@@ -399,10 +399,13 @@ CompareOpt = Annotated[
 
 def _compute(workspace: Path | None, period: str | None, compare: str, topics: list[str] | None, **kw: Any) -> Any:
     from cspkit.findings.engine import compute_findings
+    from cspkit.topics import TOPIC_BUILDERS
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        return compute_findings(con, ws.config(), period=period, compare=compare, topics=topics, **kw)
+        return compute_findings(
+            con, ws.config(), period=period, compare=compare, topics=topics, builders=TOPIC_BUILDERS, **kw
+        )
 
 
 @app.command()
@@ -536,10 +539,11 @@ def priorities(
     from cspkit.findings.engine import compute_findings
     from cspkit.priorities.matrix import describe_missing
     from cspkit.priorities.run import prioritise
+    from cspkit.topics import TOPIC_BUILDERS
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config(), period=period, forecast=False)
+        fs = compute_findings(con, ws.config(), period=period, forecast=False, builders=TOPIC_BUILDERS)
         result = prioritise(con, ws, fs, matrix_name=matrix, runs=runs, seed=seed)
     if as_json:
         _print_json(result.to_dict())
@@ -673,10 +677,11 @@ def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: Jso
     from cspkit.findings.engine import compute_findings
     from cspkit.priorities.checklist import statutory_checklist
     from cspkit.priorities.run import prioritise
+    from cspkit.topics import TOPIC_BUILDERS
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config(), period=period, forecast=False)
+        fs = compute_findings(con, ws.config(), period=period, forecast=False, builders=TOPIC_BUILDERS)
         items = statutory_checklist(fs, con, prioritise(con, ws, fs, runs=200), workspace=ws)
     if as_json:
         _print_json([item.__dict__ for item in items])

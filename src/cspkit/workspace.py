@@ -21,8 +21,8 @@ import duckdb
 
 from cspkit.config import Config, default_toml, load_config
 from cspkit.errors import WorkspaceError
+from cspkit.ingest.reference import check_area_codes, load_bundled_reference
 from cspkit.privacy.keys import create_key, key_fingerprint, load_key
-from cspkit.warehouse.reference import check_area_codes, load_bundled_reference
 from cspkit.warehouse.store import connect, get_meta, set_meta
 
 __all__ = ["CONFIG_NAME", "Workspace", "find_workspace", "init_workspace"]

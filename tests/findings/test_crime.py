@@ -33,6 +33,7 @@ from cspkit.findings.model import Finding
 from cspkit.findings.periods import month_range, parse_period, plan_comparison
 from cspkit.ingest import ingest_paths
 from cspkit.synth import generate
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,7 +125,7 @@ def indep() -> Independent:
 def fs(police_workspace: Workspace) -> FindingSet:
     con = police_workspace.connect(read_only=True)
     try:
-        return compute_findings(con, police_workspace.config(), **FAST)  # type: ignore[arg-type]
+        return compute_findings(con, police_workspace.config(), **FAST, builders=TOPIC_BUILDERS)  # type: ignore[arg-type]
     finally:
         con.close()
 
@@ -133,7 +134,7 @@ def fs(police_workspace: Workspace) -> FindingSet:
 def fs_fy(police_workspace: Workspace) -> FindingSet:
     con = police_workspace.connect(read_only=True)
     try:
-        return compute_findings(con, police_workspace.config(), period="2022-23", **FAST)  # type: ignore[arg-type]
+        return compute_findings(con, police_workspace.config(), period="2022-23", **FAST, builders=TOPIC_BUILDERS)  # type: ignore[arg-type]
     finally:
         con.close()
 
@@ -477,7 +478,7 @@ def _ingest_and_compute(template: Path, root: Path, police: Path) -> FindingSet:
     try:
         report = ingest_paths(con, [police], key=ws.key())
         assert report.ok, report.errors
-        return compute_findings(con, ws.config(), **FAST)  # type: ignore[arg-type]
+        return compute_findings(con, ws.config(), **FAST, builders=TOPIC_BUILDERS)  # type: ignore[arg-type]
     finally:
         con.close()
 

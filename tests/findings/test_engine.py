@@ -12,10 +12,11 @@ import re
 import pytest
 
 from cspkit.errors import AnalysisError, PeriodError
-from cspkit.findings.engine import FindingSet, compute_findings
+from cspkit.findings.engine import FindingSet, TopicInput, compute_findings
 from cspkit.findings.model import Finding
 from cspkit.findings.periods import parse_period, plan_comparison
 from cspkit.findings.wording import format_number
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -32,7 +33,7 @@ POLICE_CRIME_TYPES = {  # data.police.uk categories since 2013, as slugs
 def full(police_workspace: Workspace) -> FindingSet:
     con = police_workspace.connect(read_only=True)
     try:
-        return compute_findings(con, police_workspace.config())
+        return compute_findings(con, police_workspace.config(), builders=TOPIC_BUILDERS)
     finally:
         con.close()
 
@@ -147,7 +148,9 @@ def test_topic_filter_keeps_only_that_topic(police_workspace: Workspace) -> None
     """--topic asb gives police ASB (count, wards, hotspots) and nothing from crime."""
     con = police_workspace.connect(read_only=True)
     try:
-        fs = compute_findings(con, police_workspace.config(), topics=["asb"], forecast=False, hotspot_maps=False)
+        fs = compute_findings(
+            con, police_workspace.config(), topics=["asb"], forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
     finally:
         con.close()
     assert {f.topic for f in fs.findings} == {"asb"}
@@ -172,7 +175,9 @@ def test_impossible_periods_and_comparisons_raise_a_clear_period_error(
     con = police_workspace.connect(read_only=True)
     try:
         with pytest.raises(PeriodError, match=message):
-            compute_findings(con, police_workspace.config(), forecast=False, hotspot_maps=False, **kwargs)  # type: ignore[arg-type]
+            compute_findings(
+                con, police_workspace.config(), forecast=False, hotspot_maps=False, **kwargs, builders=TOPIC_BUILDERS
+            )  # type: ignore[arg-type]
     finally:
         con.close()
 
@@ -187,3 +192,38 @@ def test_incomplete_period_is_refused_when_partial_comparisons_are_not_allowed(f
     assert allowed.restricted and len(allowed.current_months) == 11
     complete = plan_comparison(parse_period("2022-05..2023-04"), loaded, "previous", allow_partial=False)
     assert complete.complete and len(complete.current_months) == 12
+
+
+def test_the_engine_runs_exactly_the_topic_builders_it_is_given(police_workspace: Workspace) -> None:
+    """Topics come in as an explicit list: a planted builder runs once with the shared inputs, and a topic name that
+    is not in the list is refused by name (the engine knows no topics of its own beyond police crime and ASB)."""
+    seen: list[TopicInput] = []
+
+    def planted(inp: TopicInput) -> list[Finding]:
+        seen.append(inp)
+        return []
+
+    con = police_workspace.connect(read_only=True)
+    try:
+        fs = compute_findings(
+            con, police_workspace.config(), forecast=False, hotspot_maps=False, builders={"planted": planted}
+        )
+        with pytest.raises(AnalysisError, match=r"Unknown topic\(s\) da; choose from asb, crime, planted, quality"):
+            compute_findings(con, police_workspace.config(), topics=["da"], builders={"planted": planted})
+    finally:
+        con.close()
+    assert len(seen) == 1
+    assert seen[0].ctx.comparison.current_months[0] == "2022-05" and seen[0].area.codes == ["E06000056"]
+    assert {f.topic for f in fs.findings} == {"crime", "asb", "quality"}
+
+
+def test_the_run_records_what_it_read_per_source(full: FindingSet) -> None:
+    """The data-quality record beside the findings: the 24 street files (120,588 rows, counted independently with
+    csv in the ingest tests) and 4 outcomes files, rows read = accepted + rejected, months and gaps."""
+    by_source = {(r.source, r.agency): r for r in full.data_sources}
+    street = by_source[("police_street", "bedfordshire")]
+    assert (street.files, street.rows_accepted, street.rows_rejected) == (24, 120_588, 0)
+    assert (street.first_month, street.last_month, street.months, street.gaps) == ("2021-05", "2023-04", 24, [])
+    for r in full.data_sources:
+        assert r.rows_read == r.rows_accepted + r.rows_rejected == r.rows_accepted + sum(r.rejects_by_reason.values())
+    assert "data_sources" not in full.to_dict()  # the findings JSON stays the findings and their context

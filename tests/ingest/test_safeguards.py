@@ -12,6 +12,7 @@ from cspkit.config import load_config
 from cspkit.errors import AnalysisError, ConfigError
 from cspkit.findings.engine import compute_findings
 from cspkit.ingest import ingest_paths
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 
 
@@ -81,6 +82,6 @@ def test_an_unknown_topic_is_refused(police_workspace: Workspace) -> None:
     con = police_workspace.connect(read_only=True)
     try:
         with pytest.raises(AnalysisError, match="Unknown topic"):
-            compute_findings(con, police_workspace.config(), topics=["crimes"], forecast=False)
+            compute_findings(con, police_workspace.config(), topics=["crimes"], forecast=False, builders=TOPIC_BUILDERS)
     finally:
         con.close()

@@ -14,6 +14,7 @@ from cspkit.priorities.checklist import CheckItem, area_tier, statutory_checklis
 from cspkit.priorities.judgements import JudgementStore
 from cspkit.priorities.run import PriorityResult, matrix_for, prioritise
 from cspkit.synth import generate
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 
 Full = tuple[Workspace, FindingSet, PriorityResult]
@@ -30,7 +31,7 @@ def full(police_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) 
     try:
         report = ingest_paths(con, [base / "data"], key=ws.key())
         assert report.ok, report.errors
-        fs = compute_findings(con, ws.config(), forecast=False, hotspot_maps=False)
+        fs = compute_findings(con, ws.config(), forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS)
         return ws, fs, prioritise(con, ws, fs, runs=20)
     finally:
         con.close()

@@ -14,6 +14,7 @@ from cspkit.priorities.matrix import describe_missing
 from cspkit.priorities.presets import load_preset
 from cspkit.priorities.run import PriorityResult, prioritise
 from cspkit.synth import generate
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 from tests.conftest import POLICE_ZIP
 
@@ -36,7 +37,7 @@ def partnership(tmp_path_factory: pytest.TempPathFactory, _blank_workspace_templ
 def findings(partnership: Workspace) -> FindingSet:
     con = partnership.connect(read_only=True)
     try:
-        return compute_findings(con, partnership.config(), forecast=False, hotspot_maps=False)
+        return compute_findings(con, partnership.config(), forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS)
     finally:
         con.close()
 

@@ -13,6 +13,7 @@ import pytest
 from cspkit.findings.engine import FindingSet, compute_findings
 from cspkit.ingest import ingest_paths
 from cspkit.synth import generate
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace, init_workspace
 
 
@@ -38,7 +39,12 @@ def synth_findings(synth: tuple[Workspace, dict[str, Any]]) -> FindingSet:
     con = ws.connect(read_only=True)
     try:
         return compute_findings(
-            con, ws.config(), topics=["asb", "da", "sv", "quality"], forecast=False, hotspot_maps=False
+            con,
+            ws.config(),
+            topics=["asb", "da", "sv", "quality"],
+            forecast=False,
+            hotspot_maps=False,
+            builders=TOPIC_BUILDERS,
         )
     finally:
         con.close()
@@ -86,7 +92,13 @@ def run(workspace: Workspace) -> Callable[..., FindingSet]:
 
     def go(con: duckdb.DuckDBPyConnection, topics: list[str], period: str = "2024-01..2024-12") -> FindingSet:
         return compute_findings(
-            con, workspace.config(), period=period, topics=topics, forecast=False, hotspot_maps=False
+            con,
+            workspace.config(),
+            period=period,
+            topics=topics,
+            forecast=False,
+            hotspot_maps=False,
+            builders=TOPIC_BUILDERS,
         )
 
     return go

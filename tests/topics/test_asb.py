@@ -14,6 +14,7 @@ from cspkit.config import load_config
 from cspkit.errors import ConfigError
 from cspkit.findings.engine import FindingSet, compute_findings
 from cspkit.privacy.pseudonymise import pseudonym, ref_namespace
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.topics.asb import night_time_windows
 from cspkit.workspace import Workspace
 from tests.topics.conftest import LoadFiles, lsoas
@@ -251,7 +252,14 @@ def test_planted_repeat_vulnerable_victims_counted_exactly(
     con = copy.connect()
     try:
         con.execute("DELETE FROM asb_incidents WHERE victim_key IS NULL OR NOT list_contains(?, victim_key)", [keys])
-        fs = compute_findings(con, load_config(copy.config_path), topics=["asb"], forecast=False, hotspot_maps=False)
+        fs = compute_findings(
+            con,
+            load_config(copy.config_path),
+            topics=["asb"],
+            forecast=False,
+            hotspot_maps=False,
+            builders=TOPIC_BUILDERS,
+        )
     finally:
         con.close()
     expected = planted["victims"]
@@ -277,7 +285,9 @@ def test_compute_findings_asb_only(synth: tuple[Workspace, dict[str, Any]]) -> N
     ws, _ = synth
     con = ws.connect(read_only=True)
     try:
-        fs = compute_findings(con, ws.config(), topics=["asb"], forecast=False, hotspot_maps=False)
+        fs = compute_findings(
+            con, ws.config(), topics=["asb"], forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
     finally:
         con.close()
     assert {f.topic for f in fs.findings} == {"asb"}

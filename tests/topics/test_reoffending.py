@@ -13,7 +13,7 @@ from cspkit.findings.indicators import FindingContext
 from cspkit.findings.model import Finding
 from cspkit.findings.periods import month_range, parse_period, plan_comparison
 from cspkit.ingest import ingest_paths
-from cspkit.topics import reoffending
+from cspkit.topics import TOPIC_BUILDERS, reoffending
 from cspkit.workspace import Workspace
 
 # --- hand-made cohort -------------------------------------------------------------------------------------------
@@ -89,8 +89,6 @@ def hand(workspace: Workspace, tmp_path: Path) -> dict[str, Finding]:
 
 
 def test_registered() -> None:
-    from cspkit.findings.engine import TOPIC_BUILDERS
-
     assert TOPIC_BUILDERS["reoffending"] is reoffending.build
 
 
@@ -251,7 +249,13 @@ def _run(ws: Workspace, period: str | None = None) -> FindingSet:
     con = ws.connect(read_only=True)
     try:
         return compute_findings(
-            con, ws.config(), period=period, topics=["reoffending"], forecast=False, hotspot_maps=False
+            con,
+            ws.config(),
+            period=period,
+            topics=["reoffending"],
+            forecast=False,
+            hotspot_maps=False,
+            builders=TOPIC_BUILDERS,
         )
     finally:
         con.close()

@@ -12,18 +12,23 @@ import duckdb
 
 from cspkit.config import Config
 from cspkit.errors import AnalysisError
+from cspkit.sql import sql_list
 from cspkit.warehouse.store import query
 
 __all__ = ["AreaContext", "area_lsoas_sql", "load_area"]
 
 
 def area_lsoas_sql(area_codes: list[str]) -> str:
-    """SQL of the area's LSOAs with ward and authority (one row per LSOA; user-loaded rows first)."""
-    codes = ", ".join("'" + c.replace("'", "''") + "'" for c in area_codes)
+    """SQL of the area's LSOAs with ward and authority (one row per LSOA; user-loaded rows first).
+
+    Ordered by LSOA code so that everything keyed by LSOA (and the findings JSON) comes out in the same order on
+    every run.
+    """
+    codes = sql_list(area_codes)
     return (
         "SELECT lsoa_code, lsoa_name, ward_code, ward_name, lad_code, lad_name FROM ("
         "SELECT *, row_number() OVER (PARTITION BY lsoa_code ORDER BY (_agency = 'ons-bundled'), _file_id DESC) "
-        "AS _pick FROM geography) WHERE _pick = 1 AND lad_code IN (" + codes + ")"
+        "AS _pick FROM geography) WHERE _pick = 1 AND lad_code IN (" + codes + ") ORDER BY lsoa_code"
     )
 
 
@@ -105,7 +110,8 @@ def load_area(con: duckdb.DuckDBPyConnection, config: Config) -> AreaContext:
         "ORDER BY (_agency = 'ons-bundled'), _file_id DESC) AS _pick FROM population), "
         "latest AS (SELECT max(year) AS year FROM pop JOIN area ON pop.area_code = area.lsoa_code) "
         "SELECT pop.area_code, pop.year, pop.population, pop.adult_female_population, pop.households, pop._agency "
-        "FROM pop JOIN area ON pop.area_code = area.lsoa_code JOIN latest USING (year) WHERE _pick = 1",
+        "FROM pop JOIN area ON pop.area_code = area.lsoa_code JOIN latest USING (year) WHERE _pick = 1 "
+        "ORDER BY pop.area_code",
     )
     if pop_rows:
         ctx.population_year = str(pop_rows[0]["year"])

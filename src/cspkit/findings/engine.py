@@ -1,13 +1,14 @@
 """Computing every finding of a workspace for a period: the single entry point report, scoring and CLI use.
 
-Topics register a function ``(TopicInput) -> list[Finding]`` in :data:`TOPIC_BUILDERS`; the engine gives each the
-same area, period, comparison and settings, so every finding of a run is comparable.
+The caller passes the topic builders, functions ``(TopicInput) -> list[Finding]`` (the list is
+:data:`cspkit.topics.TOPIC_BUILDERS`); the engine gives each the same area, period, comparison and settings, so every
+finding of a run is comparable. The engine does not import the topics: they sit above it and import it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +18,13 @@ from cspkit.config import Config
 from cspkit.errors import AnalysisError, PeriodError
 from cspkit.findings.area import AreaContext, load_area
 from cspkit.findings.crime import crime_findings, police_months
+from cspkit.findings.data_sources import SourceRecord, source_records
 from cspkit.findings.harm import get_harm_index
 from cspkit.findings.indicators import FindingContext
 from cspkit.findings.model import Finding
 from cspkit.findings.periods import Comparison, Period, latest_complete_12, parse_period, plan_comparison
 
-__all__ = ["TOPIC_BUILDERS", "FindingSet", "TopicInput", "compute_findings", "loaded_event_months"]
+__all__ = ["FindingSet", "TopicBuilder", "TopicInput", "compute_findings", "loaded_event_months"]
 
 
 @dataclass
@@ -39,13 +41,14 @@ class TopicInput:
 
 TopicBuilder = Callable[[TopicInput], list[Finding]]
 
-#: Topic name -> builder. Topic modules add themselves here (see cspkit.topics).
-TOPIC_BUILDERS: dict[str, TopicBuilder] = {}
-
 
 @dataclass
 class FindingSet:
-    """All findings of one run, with the context they share."""
+    """All findings of one run, with the context they share.
+
+    ``data_sources`` records what the run read (rows read, accepted and rejected, months, per source and agency) for
+    the data-quality appendix; it is not part of :meth:`to_dict`, which stays the findings and their context.
+    """
 
     findings: list[Finding]
     period: Period
@@ -54,6 +57,7 @@ class FindingSet:
     definitions: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    data_sources: list[SourceRecord] = field(default_factory=list)
 
     def get(self, finding_id: str) -> Finding | None:
         for f in self.findings:
@@ -110,12 +114,15 @@ def compute_findings(
     topics: list[str] | None = None,
     forecast: bool = True,
     hotspot_maps: bool = True,
+    builders: Mapping[str, TopicBuilder],
 ) -> FindingSet:
     """Every finding for the workspace's area and a period.
 
     Args:
         con: Warehouse connection.
         config: Workspace settings (area, financial year, definitions).
+        builders: Topic name -> builder, run in this order after the police findings; normally
+            :data:`cspkit.topics.TOPIC_BUILDERS`.
         period: ``2023-24``, ``2023-24Q2``, ``2023-05..2024-04``...; default: the latest 12 complete months
             loaded, compared with the 12 before.
         compare: ``previous`` (the equal period before) or ``mean_of_3`` (the mean of the three before).
@@ -129,8 +136,6 @@ def compute_findings(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    import cspkit.topics  # noqa: F401 - registers the topic builders
-
     area = load_area(con, config)
     loaded = loaded_event_months(con)
     if not loaded:
@@ -160,7 +165,7 @@ def compute_findings(
             notes.append(f"Hotspot clusters (Gi*) and maps skipped: {exc}")
     timings["setup"] = time.perf_counter() - t0
     wanted = set(topics) if topics else None
-    known = {"crime", "asb", "quality", *TOPIC_BUILDERS}
+    known = {"crime", "asb", "quality", *builders}
     if wanted and wanted - known:
         raise AnalysisError(
             f"Unknown topic(s) {', '.join(sorted(wanted - known))}; choose from {', '.join(sorted(known))}."
@@ -175,7 +180,7 @@ def compute_findings(
     elif not police:
         notes.append("No data.police.uk street files are loaded: police crime and ASB findings are missing.")
     topic_input = TopicInput(con, config, area, ctx, loaded, boundaries)
-    for name, builder in TOPIC_BUILDERS.items():
+    for name, builder in builders.items():
         # --topic quality alone asks for the data-quality findings of every topic
         if wanted is not None and name not in wanted and wanted != {"quality"}:
             continue
@@ -187,5 +192,6 @@ def compute_findings(
     definitions = {**config.definitions(), "comparison": comparison.note}
     if comparison.restricted:
         notes.append(comparison.note)
+    data_sources = source_records(con)
     timings["total"] = time.perf_counter() - t0
-    return FindingSet(findings, current, comparison, area, definitions, notes, timings)
+    return FindingSet(findings, current, comparison, area, definitions, notes, timings, data_sources)

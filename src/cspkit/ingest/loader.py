@@ -39,11 +39,12 @@ import duckdb
 
 from cspkit.errors import InputFileError, SourceError
 from cspkit.ingest.readers import InputFile, file_hash, sniff_text, transcode_to_utf8, xlsx_to_csv
-from cspkit.ingest.validate import REASONS, column_sql, quote_ident, sql_str
+from cspkit.ingest.validate import REASONS, column_sql
 from cspkit.privacy.features import linkage_features_sql
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Contract
+from cspkit.sql import quote_ident, sql_str
 from cspkit.warehouse.schema import key_column, person_prefix, stored_columns
 
 __all__ = ["LoadResult", "load_file"]

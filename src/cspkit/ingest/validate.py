@@ -26,8 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cspkit.sources.contracts import Column
+from cspkit.sql import sql_str
 
-__all__ = ["REASONS", "ColumnSql", "column_sql", "quote_ident", "sql_str"]
+__all__ = ["REASONS", "ColumnSql", "column_sql"]
 
 REASONS = {
     "missing_value": "a value is required",
@@ -62,14 +63,6 @@ _DATE_SHAPE = "(\\d{4}[-/]\\d{1,2}[-/]\\d{1,2}|\\d{1,2}[-/]\\d{1,2}[-/]\\d{4})([
 
 #: Common spellings mapped onto allowed values.
 VALUE_ALIASES = {"female": "f", "male": "m", "in_progress": "on_track", "completed": "complete"}
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _norm_value_sql(raw: str) -> str:

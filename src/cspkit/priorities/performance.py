@@ -43,10 +43,11 @@ import duckdb
 
 from cspkit.config import Config
 from cspkit.errors import ConfigError, PeriodError
-from cspkit.findings.engine import TOPIC_BUILDERS, FindingSet, compute_findings
+from cspkit.findings.engine import FindingSet, compute_findings
 from cspkit.findings.model import Change, Finding, SpcSignal
 from cspkit.findings.periods import Period, make_period, month_add, parse_period
 from cspkit.findings.wording import format_number
+from cspkit.topics import TOPIC_BUILDERS
 
 __all__ = [
     "DEFAULT_INDICATORS",
@@ -424,8 +425,6 @@ def _ytd_period(quarter: Period) -> Period:
 
 
 def _known_topics() -> set[str]:
-    import cspkit.topics  # noqa: F401 - registers the topic builders
-
     return {"crime", "asb", "quality", *TOPIC_BUILDERS}
 
 
@@ -475,7 +474,14 @@ def performance_pack(con: duckdb.DuckDBPyConnection, config: Config, quarter: st
     def run(text: str) -> FindingSet:
         try:
             return compute_findings(
-                con, config, period=text, compare="previous_year", topics=topics, forecast=False, hotspot_maps=False
+                con,
+                config,
+                period=text,
+                compare="previous_year",
+                topics=topics,
+                forecast=False,
+                hotspot_maps=False,
+                builders=TOPIC_BUILDERS,
             )
         except PeriodError as exc:
             raise PeriodError(f"The pack compares {text} with the same months a year earlier: {exc}") from None

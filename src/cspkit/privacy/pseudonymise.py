@@ -40,6 +40,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from cspkit.sql import sql_str
+
 __all__ = [
     "PSEUDONYM_HEX_CHARS",
     "TOKEN_NAMESPACES",
@@ -258,10 +260,6 @@ def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(byte ^ 0x36 for byte in block), bytes(byte ^ 0x5C for byte in block)
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _trimmed_sql(value_sql: str) -> str:
     """SQL: the value as VARCHAR, trimmed like :func:`_strip_blank`, NULL when blank."""
     return f"NULLIF(trim(CAST(({value_sql}) AS VARCHAR), {_TRIM_CHARS_SQL}), '')"
@@ -286,7 +284,7 @@ def pseudonym_sql(key: bytes, namespace: str, value_sql: str) -> str:
 
 def normalise_name_sql(value_sql: str) -> str:
     """SQL for :func:`normalise_name` of ``value_sql``."""
-    joiners = _sql_string("[\\p{Pd}\\p{Cf}" + _APOSTROPHES + "]")
+    joiners = sql_str("[\\p{Pd}\\p{Cf}" + _APOSTROPHES + "]")
     # strip_accents stops at a NUL character; NUL becomes a space in step 4 anyway, so replace it first.
     stripped = f"lower(strip_accents(replace(CAST(({value_sql}) AS VARCHAR), chr(0), ' ')))"
     joined = f"regexp_replace({stripped}, {joiners}, '', 'g')"

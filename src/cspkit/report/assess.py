@@ -13,7 +13,7 @@ from cspkit.errors import ConfigError
 from cspkit.findings.engine import FindingSet, compute_findings
 from cspkit.report.build import AssessmentInputs, build_document, narrative_files
 from cspkit.report.model import Column, Document
-from cspkit.warehouse.status import status
+from cspkit.topics import TOPIC_BUILDERS
 from cspkit.workspace import Workspace
 
 __all__ = ["FORMATS", "AssessResult", "assess"]
@@ -29,15 +29,15 @@ class AssessResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _data_source_rows(con: Any) -> list[dict[str, Any]]:
+def _data_source_rows(fs: FindingSet) -> list[dict[str, Any]]:
     rows = []
-    for s in status(con):
+    for s in fs.data_sources:
         rows.append(
             {
                 "source": s.source,
                 "agency": s.agency,
                 "files": s.files,
-                "rows": s.rows,
+                "rows": s.rows_accepted,
                 "rejected": s.rows_rejected,
                 "months": f"{s.first_month} to {s.last_month}" if s.first_month else "",
                 "gaps": ", ".join(s.gaps) if s.gaps else "none",
@@ -116,7 +116,7 @@ def assess(
     con = ws.connect(read_only=True)
     try:
         step("Computing findings")
-        fs = compute_findings(con, config, period=period, compare=compare)
+        fs = compute_findings(con, config, period=period, compare=compare, builders=TOPIC_BUILDERS)
         timings["findings"] = time.perf_counter() - t
         t = time.perf_counter()
         step("Scoring priorities")
@@ -125,7 +125,7 @@ def assess(
         priorities = prioritise(con, ws, fs)
         timings["priorities"] = time.perf_counter() - t
         extras = _extras(con, ws, fs, priorities)
-        sources = _data_source_rows(con)
+        sources = _data_source_rows(fs)
     finally:
         con.close()
     from cspkit.errors import AnalysisError

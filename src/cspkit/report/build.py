@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cspkit.bundled import bundled_path
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.model import Finding
 from cspkit.report.figures import finding_chart
@@ -33,7 +34,6 @@ from cspkit.report.model import (
     Tile,
     Tiles,
 )
-from cspkit.warehouse.reference import bundled_path
 
 __all__ = ["AssessmentInputs", "build_document", "glossary_for"]
 

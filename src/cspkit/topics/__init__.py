@@ -1,10 +1,25 @@
-"""Topics: the chapters of the assessment (ASB, reducing reoffending, domestic abuse, sexual violence).
+"""Topics: the chapters of the assessment (ASB, domestic abuse, reducing reoffending, sexual violence).
 
-Each topic module turns warehouse data into Finding records and registers its builder in
-:data:`cspkit.findings.engine.TOPIC_BUILDERS` when imported here.
+Each topic module turns warehouse data into Finding records with one ``build(TopicInput) -> list[Finding]``.
+:data:`TOPIC_BUILDERS` is the explicit list of them, in the order their findings appear; whoever asks for findings
+(the CLI, the assessment, the performance pack, the web app) passes it to
+:func:`cspkit.findings.engine.compute_findings`. The engine never imports the topics, so the findings stage stays
+below them. A new topic is one module here and one line in this list.
 """
 
-from cspkit.topics import asb as asb
-from cspkit.topics import domestic_abuse as domestic_abuse
-from cspkit.topics import reoffending as reoffending
-from cspkit.topics import sexual_violence as sexual_violence
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cspkit.findings.engine import TopicBuilder
+from cspkit.topics import asb, domestic_abuse, reoffending, sexual_violence
+
+__all__ = ["TOPIC_BUILDERS"]
+
+#: Topic name (as in ``cspkit findings --topic``) -> builder, in the order the findings are listed.
+TOPIC_BUILDERS: Mapping[str, TopicBuilder] = {
+    "asb": asb.build,
+    "da": domestic_abuse.build,
+    "reoffending": reoffending.build,
+    "sv": sexual_violence.build,
+}

@@ -19,7 +19,7 @@ from typing import Any
 
 from cspkit.errors import ConfigError
 from cspkit.findings.area import area_lsoas_sql
-from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
+from cspkit.findings.engine import TopicInput
 from cspkit.findings.hotspots import concentration, emerging_hotspots
 from cspkit.findings.indicators import CountSeries, build_count_findings, slug
 from cspkit.findings.model import Finding
@@ -662,6 +662,3 @@ def _places(inp: TopicInput, sources: list[str]) -> Finding:
             "lsoa_counts": current,
         },
     )
-
-
-TOPIC_BUILDERS["asb"] = build

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from cspkit.findings.area import area_lsoas_sql
-from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
+from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings
 from cspkit.findings.model import Finding
 from cspkit.findings.wording import format_number
@@ -523,6 +523,3 @@ def _serial_perpetrators(inp: TopicInput, has_da: bool, has_marac: bool) -> Find
         note=note,
         extra=extra,
     )
-
-
-TOPIC_BUILDERS["da"] = build

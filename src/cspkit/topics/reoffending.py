@@ -52,7 +52,7 @@ from typing import Any
 import duckdb
 from scipy import stats as scipy_stats
 
-from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
+from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import CountSeries, build_count_findings, slug
 from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Period, month_add, month_label, month_range
@@ -1119,6 +1119,3 @@ def build(inp: TopicInput) -> list[Finding]:
         findings += group.findings()
     findings += _quality_findings(inp, s)
     return findings
-
-
-TOPIC_BUILDERS[TOPIC] = build

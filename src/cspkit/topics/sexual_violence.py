@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cspkit.findings.engine import TOPIC_BUILDERS, TopicInput
+from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import CountSeries, build_count_findings
 from cspkit.findings.model import Finding
 from cspkit.findings.wording import describe_spc
@@ -95,6 +95,3 @@ def build(inp: TopicInput) -> list[Finding]:
         extra=extra,
     )
     return [partner, emerging]
-
-
-TOPIC_BUILDERS["sv"] = build

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from cspkit.ingest.validate import sql_str
 from cspkit.sources.contracts import CONTRACTS
+from cspkit.sql import sql_str
 
 __all__ = ["export_parquet"]
 

@@ -4,26 +4,31 @@
 - ONS mid-2024 population estimates by LSOA 2021, with women aged 16 and over (F16-29 + F30-44 + F45-64 + F65+).
 
 Both are loaded as agency ``ons-bundled``; a partnership can load its own geography or population over them
-(later loads of the same area and year win; see :func:`cspkit.warehouse.reference.area_lookup`).
+(later loads of the same area and year win; see :func:`cspkit.findings.area.area_lsoas_sql`). Reading the bundled
+files is the ingest stage's work: the warehouse stores what ingest gives it and reads no files itself.
 Contains public sector information licensed under the Open Government Licence v3.0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
+import difflib
+import gzip
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
 
+from cspkit.bundled import bundled_path
 from cspkit.errors import ConfigError
+from cspkit.ingest.loader import load_file
 from cspkit.ingest.readers import InputFile
-from cspkit.ingest.validate import sql_str
+from cspkit.sql import sql_str
 from cspkit.warehouse.store import query
 
 __all__ = [
     "BUNDLED_AGENCY",
-    "bundled_path",
     "check_area_codes",
     "known_lad_codes",
     "load_bundled_reference",
@@ -34,21 +39,10 @@ GEOGRAPHY_FILE = "geography/lsoa21_ward24_lad24_lookup_ew.csv.gz"
 POPULATION_FILE = "population/mid2024_population_sex_broadage_lsoa21_ew.csv.gz"
 
 
-def bundled_path(relative: str) -> Path:
-    """Path of a file bundled in ``cspkit/data``."""
-    return Path(str(resources.files("cspkit") / "data" / relative))
-
-
 def load_bundled_reference(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     """Load the bundled geography and population (a no-op when already loaded)."""
-    from cspkit.ingest.loader import load_file
-
     geo = bundled_path(GEOGRAPHY_FILE)
     # The lookup is gzipped; DuckDB reads .csv.gz directly but the sniffer reads bytes, so decompress first.
-    import gzip
-    import shutil
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="cspkit-ref-") as tmp:
         plain = Path(tmp) / "lsoa21_ward24_lad24_lookup_ew.csv"
         with gzip.open(geo, "rb") as src, plain.open("wb") as dst:
@@ -106,8 +100,6 @@ def check_area_codes(codes: list[str], con: duckdb.DuckDBPyConnection | None = N
     known = known_lad_codes(con)
     unknown = [c for c in codes if c not in known]
     if unknown:
-        import difflib
-
         hints = []
         for code in unknown:
             close = difflib.get_close_matches(code, list(known), n=3, cutoff=0.7)
