@@ -23,10 +23,14 @@ __all__ = [
 #: Match probability at or above which two records are the same person (clustering threshold).
 DEFAULT_THRESHOLD = 0.95
 
-#: Pairs compared at prediction (a pair is compared when any rule holds). Each rule is an SQL condition.
+#: Pairs compared at prediction (a pair is compared when any rule holds). Each rule is an SQL condition. A date
+#: of birth alone is not a rule: with a million records it would compare tens of millions of pairs, so it comes
+#: with one other agreement (district, either name's sound), and the names' sounds with two of three date parts.
 PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
-    "l.dob = r.dob",
-    "l.dob = r.dob_swap",
+    "l.dob = r.dob AND l.postcode_district = r.postcode_district",
+    "l.dob = r.dob AND l.surname_phonetic = r.surname_phonetic",
+    "l.dob = r.dob AND l.forename_phonetic = r.forename_phonetic",
+    "l.dob = r.dob_swap AND (l.surname_phonetic = r.surname_phonetic OR l.forename_phonetic = r.forename_phonetic)",
     "l.forename_phonetic = r.forename_phonetic AND l.surname_phonetic = r.surname_phonetic AND l.dob_ym = r.dob_ym",
     "l.forename_phonetic = r.forename_phonetic AND l.surname_phonetic = r.surname_phonetic AND l.dob_md = r.dob_md",
     "l.forename_phonetic = r.forename_phonetic AND l.surname_phonetic = r.surname_phonetic AND l.dob_yd = r.dob_yd",
@@ -35,10 +39,10 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     "l.ref_scope = r.ref_scope AND l.ref_key = r.ref_key",
 )
 
-#: EM sessions: each fixes the comparisons its rule uses and estimates m for the others (two or more sessions
-#: so every comparison is estimated at least once).
+#: EM sessions: each fixes the comparisons its rule uses and estimates m for the others, so together they
+#: estimate every comparison (names in the first, date of birth and postcode in the second).
 EM_BLOCKING_RULES: tuple[str, ...] = (
-    "l.dob = r.dob",
+    "l.dob = r.dob AND l.postcode_district = r.postcode_district",
     "l.forename_phonetic = r.forename_phonetic AND l.surname_phonetic = r.surname_phonetic",
     "l.postcode = r.postcode",
 )

@@ -105,7 +105,10 @@ def soundex(name: str | None) -> str | None:
 
 def soundex_sql(name_sql: str) -> str:
     """SQL for :func:`soundex` of a normalised name expression."""
-    letters = f"regexp_replace(({name_sql}), '[^a-z]', '', 'g')"
+    return _once(f"regexp_replace(({name_sql}), '[^a-z]', '', 'g')", "s", _soundex_of_letters_sql("s"))
+
+
+def _soundex_of_letters_sql(letters: str) -> str:
     first = f"left({letters}, 1)"
     # The first letter's digit (empty for h/w), then the rest with h and w deleted, each letter as its digit.
     first_digit = _digits_sql(first)
@@ -115,7 +118,7 @@ def soundex_sql(name_sql: str) -> str:
     for digit in "0123456":
         collapsed = f"regexp_replace({collapsed}, '{digit}{digit}+', '{digit}', 'g')"
     # Drop the first letter's digit when it had one (h/w give none), then vowels' zeros; pad to 4.
-    tail = f"CASE WHEN {first} IN ('h', 'w') THEN {collapsed} ELSE substr({collapsed}, 2) END"
+    tail = _once(collapsed, "c", f"CASE WHEN {first} IN ('h', 'w') THEN c ELSE substr(c, 2) END")
     code = f"upper({first}) || left(replace({tail}, '0', '') || '000', 3)"
     return f"CASE WHEN {letters} <> '' THEN {code} END"
 
@@ -131,18 +134,25 @@ def _digits_sql(text_sql: str) -> str:
 # --- features in SQL -------------------------------------------------------------------------------------
 
 
+def _once(value_sql: str, name: str, body: str) -> str:
+    """SQL evaluating ``value_sql`` once and ``body`` on it (as ``name``): DuckDB would otherwise repeat a
+    long expression at every use, and inside a lambda at every list element (names are normalised by a chain
+    of regular expressions, so this makes the gate several times faster)."""
+    return f"list_transform([{value_sql}], lambda {name}: {body})[1]"
+
+
 def _canonical_forename_sql(forename_sql: str) -> str:
     pairs = ", ".join(f"'{form}': '{canonical}'" for form, canonical in sorted(CANONICAL_FORENAME.items()))
-    return f"coalesce(MAP {{{pairs}}}[{forename_sql}], {forename_sql})"
+    return _once(forename_sql, "f", f"coalesce(MAP {{{pairs}}}[f], f)")
 
 
 def _grams_sql(key: bytes, namespace: str, word_sql: str) -> str:
-    """SQL: the distinct keyed bigrams of ``^word$`` (NULL for a NULL word)."""
-    padded = f"('^' || ({word_sql}) || '$')"
-    grams = f"list_distinct(list_transform(range(1, length({padded})), lambda i: substr({padded}, i::BIGINT, 2)))"
-    keyed = pseudonym_sql(key, namespace, "g")
-    keyed_grams = f"list_sort(list_transform({grams}, lambda g: left({keyed}, {GRAM_HEX_CHARS})))"
-    return f"CASE WHEN ({word_sql}) IS NOT NULL THEN {keyed_grams} END"
+    """SQL: the sorted distinct keyed bigrams of ``^word$`` (NULL for a NULL word)."""
+    grams = "list_distinct(list_transform(range(1, length(w)), lambda i: substr(w, i::BIGINT, 2)))"
+    keyed = (
+        f"list_sort(list_transform({grams}, lambda g: left({pseudonym_sql(key, namespace, 'g')}, {GRAM_HEX_CHARS})))"
+    )
+    return _once(f"'^' || ({word_sql}) || '$'", "w", f"CASE WHEN w IS NOT NULL THEN {keyed} END")
 
 
 def linkage_features_sql(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cspkit.findings.engine import TopicBuilder
-from cspkit.topics import asb, domestic_abuse, reoffending, sexual_violence
+from cspkit.topics import asb, domestic_abuse, linkage, reoffending, sexual_violence
 
 __all__ = ["TOPIC_BUILDERS"]
 
@@ -22,4 +22,5 @@ TOPIC_BUILDERS: Mapping[str, TopicBuilder] = {
     "da": domestic_abuse.build,
     "reoffending": reoffending.build,
     "sv": sexual_violence.build,
+    "linkage": linkage.build,
 }
