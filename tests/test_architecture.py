@@ -92,3 +92,18 @@ def test_a_new_package_must_take_its_place_in_the_layers(copy: Path) -> None:
     result = _lint(copy)
     assert result.returncode != 0
     assert "cspkit.newstage" in result.stdout + result.stderr
+
+
+def test_docs_list_the_layers_of_the_contract_in_its_order() -> None:
+    """docs/architecture.md's table of packages names the contract's layers, top to bottom, as .importlinter has
+    them (so the prose cannot drift from what is checked)."""
+    import configparser
+    import re
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter", encoding="utf-8")
+    layers = [line.strip() for line in config["importlinter:contract:layers"]["layers"].splitlines() if line.strip()]
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (`[^|]*`(?: \\\| `[^|]*`)*) \|", text, flags=re.MULTILINE)
+    documented = [" | ".join(re.findall(r"`([^`]+)`", row)) for row in rows]
+    assert documented == layers

@@ -227,3 +227,12 @@ def test_the_run_records_what_it_read_per_source(full: FindingSet) -> None:
     for r in full.data_sources:
         assert r.rows_read == r.rows_accepted + r.rows_rejected == r.rows_accepted + sum(r.rejects_by_reason.values())
     assert "data_sources" not in full.to_dict()  # the findings JSON stays the findings and their context
+
+
+def test_the_findings_json_orders_lsoa_maps_by_code(full: FindingSet) -> None:
+    """The findings JSON is the same bytes on every run (what the before/after comparisons of a refactor rely on):
+    maps keyed by LSOA follow the area's LSOA codes in order, not the order DuckDB's threads return rows."""
+    assert list(full.area.lsoa_ward) == sorted(full.area.lsoa_ward)
+    maps = [f.extra["lsoa_counts"] for f in full.findings if "lsoa_counts" in f.extra]
+    assert len(maps) >= 10
+    assert all(list(m) == sorted(m) and len(m) == len(full.area.lsoa_ward) for m in maps)

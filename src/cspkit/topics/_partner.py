@@ -14,8 +14,9 @@ from typing import Any
 import duckdb
 from scipy import stats
 
+from cspkit.findings.builders import level_finding
 from cspkit.findings.indicators import FindingContext, slug
-from cspkit.findings.model import Coverage, Finding, GoodDirection
+from cspkit.findings.model import Finding, GoodDirection
 from cspkit.findings.periods import month_range
 from cspkit.findings.stats import adjust_changes, compare_proportions
 from cspkit.findings.wording import describe_change, describe_level, format_number
@@ -27,7 +28,6 @@ __all__ = [
     "build_proportion_findings",
     "count_finding",
     "drop_uncovered_comparisons",
-    "level_finding",
     "mix_extra",
     "quality_findings",
     "source_months",
@@ -49,59 +49,6 @@ def source_months(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def baseline_months(ctx: FindingContext) -> list[str]:
     """Months of the most recent comparison period: victim-based measures compare one period with one period."""
     return list(ctx.comparison.baseline_months[0]) if ctx.comparison.baseline_months else []
-
-
-def _coverage(ctx: FindingContext, **kwargs: Any) -> Coverage:
-    comp = ctx.comparison
-    return Coverage(months=list(comp.current_months), complete=comp.complete, note=comp.note, **kwargs)
-
-
-def level_finding(
-    ctx: FindingContext,
-    *,
-    id: str,
-    topic: str,
-    title: str,
-    value: float | None,
-    unit: str,
-    definition: str,
-    sentence: str,
-    sources: list[str],
-    baseline: float | None = None,
-    good_direction: GoodDirection = "none",
-    numerator: float | None = None,
-    denominator: float | None = None,
-    rate: float | None = None,
-    rate_per: int | None = None,
-    small_number: bool = False,
-    emerging: bool = False,
-    extra: dict[str, Any] | None = None,
-) -> Finding:
-    """A finding without a significance test (a level, a mix, a profile), sharing the run's period."""
-    return Finding(
-        id=id,
-        topic=topic,
-        title=title,
-        area=ctx.area_code,
-        area_name=ctx.area_name,
-        period=ctx.period,
-        value=value,
-        unit=unit,
-        definition=definition,
-        sentence=sentence,
-        comparison_period=ctx.comparison.baseline_span if baseline is not None else None,
-        baseline=baseline,
-        good_direction=good_direction,
-        coverage=_coverage(ctx),
-        numerator=numerator,
-        denominator=denominator,
-        rate=rate,
-        rate_per=rate_per,
-        small_number=small_number,
-        emerging=emerging,
-        sources=list(sources),
-        extra=dict(extra or {}),
-    )
 
 
 def count_finding(
@@ -203,28 +150,24 @@ def build_proportion_findings(family: list[Proportion], ctx: FindingContext) -> 
             and change.direction == ("up" if p.good_direction == "down" else "down")
         )
         out.append(
-            Finding(
+            level_finding(
+                ctx,
                 id=p.id,
                 topic=p.topic,
                 title=p.title,
-                area=ctx.area_code,
-                area_name=ctx.area_name,
-                period=ctx.period,
                 value=value,
                 unit="proportion",
                 definition=p.definition,
                 sentence=sentence,
-                comparison_period=ctx.comparison.baseline_span if baseline is not None else None,
+                sources=p.sources,
                 baseline=baseline,
                 change=change,
                 good_direction=p.good_direction,
-                coverage=_coverage(ctx),
                 numerator=float(p.numerator),
                 denominator=float(p.denominator),
                 small_number=0 < p.numerator < ctx.suppress_below,
                 emerging=bad and p.good_direction != "none",
-                sources=list(p.sources),
-                extra=dict(p.extra),
+                extra=p.extra,
             )
         )
     return out

@@ -19,6 +19,7 @@ from typing import Any
 
 from cspkit.errors import ConfigError
 from cspkit.findings.area import area_lsoas_sql
+from cspkit.findings.builders import data_missing_finding, level_finding, monthly_counts, ward_count_series
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.hotspots import concentration, emerging_hotspots
 from cspkit.findings.indicators import CountSeries, build_count_findings, slug
@@ -31,7 +32,6 @@ from cspkit.topics._partner import (
     build_proportion_findings,
     count_finding,
     drop_uncovered_comparisons,
-    level_finding,
     mix_extra,
     quality_findings,
     source_months,
@@ -183,17 +183,13 @@ def build(inp: TopicInput) -> list[Finding]:
     ctx = inp.ctx
     if not table_rows(inp.con, "asb_incidents"):
         return [
-            level_finding(
+            data_missing_finding(
                 ctx,
                 id="quality.asb.partner_data_missing",
-                topic="quality",
                 title="Partner ASB data not loaded",
-                value=None,
-                unit="count",
                 definition="Partner ASB incident records (source asb_incidents) in the warehouse.",
                 sentence="No partner ASB incident records are loaded, so repeat and vulnerable victims, the ASB "
                 "mix and timing cannot be reported; only police ASB from data.police.uk is available.",
-                sources=[],
             )
         ]
     con = inp.con
@@ -230,13 +226,6 @@ def build(inp: TopicInput) -> list[Finding]:
     return findings
 
 
-def _monthly(rows: list[tuple[Any, ...]], months: list[str]) -> dict[str, float]:
-    out = dict.fromkeys(months, 0.0)
-    for month, n in rows:
-        out[month] = out.get(month, 0.0) + float(n)
-    return out
-
-
 def _volume(inp: TopicInput, agencies: list[str], months: list[str], sources: list[str]) -> list[Finding]:
     con, area, ctx = inp.con, inp.area, inp.ctx
     base = _base_sql(area.codes)
@@ -260,7 +249,7 @@ def _volume(inp: TopicInput, agencies: list[str], months: list[str], sources: li
             topic="asb",
             title="ASB incidents (partner records, combined)",
             subject="ASB incidents recorded by partners",
-            monthly=_monthly(combined, months),
+            monthly=monthly_counts(combined, months),
             definition=f"Partner ASB incident records of {', '.join(agencies)}, counted by month reported. {dedup} "
             f"({int(shared):,} such shared incidents in the period).",
             sources=sources,
@@ -277,7 +266,7 @@ def _volume(inp: TopicInput, agencies: list[str], months: list[str], sources: li
                 topic="asb",
                 title=f"ASB incidents recorded by {agency}",
                 subject=f"ASB incidents recorded by {agency}",
-                monthly=_monthly([(m, n) for a, m, n in by_agency if a == agency], months),
+                monthly=monthly_counts([(m, n) for a, m, n in by_agency if a == agency], months),
                 definition=f"ASB incident records supplied by {agency}, counted by month reported (an incident also "
                 "recorded by another agency counts here too).",
                 sources=[f"partner ASB incident records (asb_incidents: {agency})"],
@@ -285,23 +274,17 @@ def _volume(inp: TopicInput, agencies: list[str], months: list[str], sources: li
             )
         )
     findings = build_count_findings(family, ctx)
-    ward_population = area.ward_population()
-    ward_family = [
-        CountSeries(
-            id=f"asb.partner.ward.{ward}.count",
-            topic="asb",
-            title=f"ASB incidents (partner records): {name}",
-            subject=f"partner-recorded ASB incidents in {name}",
-            monthly=_monthly([(m, n) for w, m, n in ward_rows if w == ward], months),
-            definition=f"Combined partner ASB incidents placed in the ward by their LSOA (or ward code). {dedup}.",
-            sources=sources,
-            area_code=ward,
-            area_name=name,
-            denominator=ward_population.get(ward),
-            control_chart=False,
-        )
-        for ward, name in sorted(area.ward_names.items())
-    ]
+    ward_family = ward_count_series(
+        area,
+        ward_rows,
+        months,
+        id="asb.partner.ward.{ward}.count",
+        topic="asb",
+        title="ASB incidents (partner records): {name}",
+        subject="partner-recorded ASB incidents in {name}",
+        definition=f"Combined partner ASB incidents placed in the ward by their LSOA (or ward code). {dedup}.",
+        sources=sources,
+    )
     findings += build_count_findings(ward_family, ctx)
     return drop_uncovered_comparisons(findings, months, ctx)
 

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from cspkit.findings.area import area_lsoas_sql
+from cspkit.findings.builders import data_missing_finding, level_finding, monthly_counts, ward_count_series
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings
 from cspkit.findings.model import Finding
@@ -23,7 +24,6 @@ from cspkit.topics._partner import (
     build_proportion_findings,
     count_finding,
     drop_uncovered_comparisons,
-    level_finding,
     mix_extra,
     quality_findings,
     source_months,
@@ -89,28 +89,17 @@ def build(inp: TopicInput) -> list[Finding]:
     missing = [name for name, loaded in (("domestic_abuse", has_da), ("marac_referrals", has_marac)) if not loaded]
     if missing:
         findings.append(
-            level_finding(
+            data_missing_finding(
                 inp.ctx,
                 id="quality.da.data_missing",
-                topic="quality",
                 title="Domestic abuse data not loaded",
-                value=None,
-                unit="count",
                 definition="Partner domestic abuse sources in the warehouse.",
                 sentence=f"No records are loaded for {' and '.join(missing)}, so the domestic abuse chapter is "
                 "incomplete.",
-                sources=[],
                 extra={"missing_sources": missing},
             )
         )
     return findings
-
-
-def _monthly(rows: list[tuple[Any, ...]], months: list[str]) -> dict[str, float]:
-    out = dict.fromkeys(months, 0.0)
-    for month, n in rows:
-        out[month] = out.get(month, 0.0) + float(n)
-    return out
 
 
 def _incidents(inp: TopicInput) -> list[Finding]:
@@ -133,7 +122,7 @@ def _incidents(inp: TopicInput) -> list[Finding]:
             topic="da",
             title="Domestic abuse incidents",
             subject="domestic abuse incidents",
-            monthly=_monthly([(m, n) for m, n, _ in rows], months),
+            monthly=monthly_counts([(m, n) for m, n, _ in rows], months),
             definition="Police-recorded incidents flagged as domestic abuse, counted by month reported.",
             sources=[_DA_SOURCE],
             denominator=population,
@@ -145,31 +134,25 @@ def _incidents(inp: TopicInput) -> list[Finding]:
             topic="da",
             title="Domestic abuse crimes",
             subject="domestic abuse crimes",
-            monthly=_monthly([(m, c) for m, _, c in rows], months),
+            monthly=monthly_counts([(m, c) for m, _, c in rows], months),
             definition="Domestic abuse incidents recorded as a notifiable crime (is_crime), counted by month reported.",
             sources=[_DA_SOURCE],
             denominator=population,
         ),
     ]
     findings = drop_uncovered_comparisons(build_count_findings(family, ctx), months, ctx)
-    ward_population = area.ward_population()
-    ward_family = [
-        CountSeries(
-            id=f"da.ward.{ward}.incidents",
-            topic="da",
-            title=f"Domestic abuse incidents: {name}",
-            subject=f"domestic abuse incidents in {name}",
-            monthly=_monthly([(m, n) for w, m, n in by_ward if w == ward], months),
-            definition="Domestic abuse incidents placed in the ward by their LSOA; changes tested with the exact "
-            "Poisson test, Benjamini-Hochberg adjusted across all wards.",
-            sources=[_DA_SOURCE],
-            area_code=ward,
-            area_name=name,
-            denominator=ward_population.get(ward),
-            control_chart=False,
-        )
-        for ward, name in sorted(area.ward_names.items())
-    ]
+    ward_family = ward_count_series(
+        area,
+        by_ward,
+        months,
+        id="da.ward.{ward}.incidents",
+        topic="da",
+        title="Domestic abuse incidents: {name}",
+        subject="domestic abuse incidents in {name}",
+        definition="Domestic abuse incidents placed in the ward by their LSOA; changes tested with the exact "
+        "Poisson test, Benjamini-Hochberg adjusted across all wards.",
+        sources=[_DA_SOURCE],
+    )
     findings += drop_uncovered_comparisons(build_count_findings(ward_family, ctx), months, ctx)
 
     before = baseline_months(ctx)
@@ -268,7 +251,7 @@ def _marac(inp: TopicInput) -> list[Finding]:
     monthly = con.execute(
         "SELECT _month, count(*), count(*) FILTER (WHERE dash_score >= 14) FROM marac_referrals GROUP BY ALL"
     ).fetchall()
-    counts = _monthly([(m, n) for m, n, _ in monthly], months)
+    counts = monthly_counts([(m, n) for m, n, _ in monthly], months)
     dash14 = int(sum(d for m, _, d in monthly if m in set(current)))
     referrals = int(sum(counts.get(m, 0) for m in current))
     family = [

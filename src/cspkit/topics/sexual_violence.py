@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from cspkit.findings.builders import level_finding, monthly_counts
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import CountSeries, build_count_findings
 from cspkit.findings.model import Finding
 from cspkit.findings.wording import describe_spc
-from cspkit.topics._partner import drop_uncovered_comparisons, level_finding, source_months, table_rows
+from cspkit.topics._partner import drop_uncovered_comparisons, source_months, table_rows
 
 __all__ = ["POLICE_CONTEXT_FINDING", "SEXUAL_OFFENCE_PATTERN", "build"]
 
@@ -35,15 +36,12 @@ def build(inp: TopicInput) -> list[Finding]:
         "SELECT _month, count(*) FROM domestic_abuse WHERE regexp_matches(coalesce(crime_type, ''), $p) GROUP BY ALL",
         {"p": SEXUAL_OFFENCE_PATTERN},
     ).fetchall()
-    monthly = dict.fromkeys(months, 0.0)
-    for month, n in rows:
-        monthly[month] = float(n)
     series = CountSeries(
         id="sv.partner.count",
         topic="sv",
         title="Sexual offences in domestic abuse (partner data)",
         subject="domestic abuse crimes recorded as sexual offences",
-        monthly=monthly,
+        monthly=monthly_counts(rows, months),
         definition="Domestic abuse incidents whose crime type mentions a sexual offence or rape, counted by month "
         "reported. Sexual violence outside domestic settings is not in this source; see the police series "
         f"({POLICE_CONTEXT_FINDING}).",
