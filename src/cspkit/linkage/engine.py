@@ -8,6 +8,9 @@ outlive the run. The caller passes the person records as an Arrow table and stor
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +78,10 @@ def run_splink(
         from splink import DuckDBAPI
 
         con = duckdb.connect()  # private, in memory: Splink's tables die with it
+        spill = tempfile.mkdtemp(prefix="cspkit-link-")  # keyed features only; removed below
         con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET memory_limit = '{os.environ.get('CSPKIT_LINK_MEMORY', '4GB')}'")
+        con.execute(f"SET temp_directory = '{spill}'")
         con.register("_records_arrow", records)
         con.execute("CREATE TABLE person_records AS SELECT * FROM _records_arrow")
         con.unregister("_records_arrow")
@@ -116,6 +122,7 @@ def run_splink(
     finally:
         if con is not None:
             con.close()
+            shutil.rmtree(spill, ignore_errors=True)
     seconds["total"] = time.perf_counter() - start
     return LinkResult(clusters, pair_count, trained, model is None, seconds, diagnostics)
 

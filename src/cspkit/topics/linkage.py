@@ -21,11 +21,11 @@ from typing import Any
 
 import duckdb
 
+from cspkit.findings.builders import level_finding
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import FindingContext
 from cspkit.findings.model import Finding
 from cspkit.linkage.run import agency_label
-from cspkit.topics._partner import level_finding
 
 __all__ = ["ASB_DUPLICATE_DAYS", "REPEAT_INCIDENTS", "build"]
 
