@@ -22,6 +22,7 @@ from cspkit.bundled import bundled_path
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.model import Finding
 from cspkit.report.figures import finding_chart
+from cspkit.report.linkage_chapter import linkage_chapter
 from cspkit.report.model import (
     Callout,
     Column,
@@ -458,6 +459,7 @@ def build_document(inp: AssessmentInputs) -> Document:
         _performance(b),
         _crime_chapter(b),
         *[s for s in (_asb_chapter(b), _reoffending_chapter(b), _da_chapter(b), _sv_chapter(b)) if s is not None],
+        *[s for s in (linkage_chapter(b),) if s is not None],  # report/linkage_chapter.py
         *_priority_chapters(b),
         _emerging(b),
         _appendix_sources(b),
