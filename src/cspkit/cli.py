@@ -177,23 +177,63 @@ def ingest(
                 progress.update(task, description=f"Loading {Path(name.split(':')[-1]).name}", advance=1)
 
             report = ingest_paths(con, paths, key=ws.key(), source=source, agency=agency, sheet=sheet, on_file=on_file)
+        population_warnings = _population_warnings(con, ws, report)
     finally:
         con.close()
+    for warning in population_warnings:
+        err_console.print(f"[bold yellow]Warning:[/] {warning}", highlight=False)
     if as_json:
         _print_json(
             {
                 "loaded": [r.to_dict() for r in report.loaded],
                 "skipped": [s.__dict__ for s in report.skipped],
                 "errors": [e.__dict__ for e in report.errors],
+                "warnings": population_warnings,
             }
         )
     else:
         _print_ingest(report)
-    if report.errors:
+    for r in report.nothing_accepted:
+        err_console.print(
+            f"[bold red]Error:[/] {r.display}: every one of its {r.rows_read:,} rows was rejected; see them with "
+            "`cspkit rejects`.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if report.errors or report.nothing_accepted:
         raise typer.Exit(1)
     if not report.loaded:
         err_console.print("[bold red]Error:[/] no data file was found to load (CSV, XLSX or Parquet).", highlight=False)
         raise typer.Exit(1)
+
+
+def _column_notes(r: Any) -> list[str]:
+    """What a file's header and codes said beyond its rows: columns not loaded, names written twice, codes not in
+    the lookup (the header is a real header here: its required columns matched)."""
+    out = []
+    ignored = getattr(r, "ignored_columns", [])
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (f" and {len(ignored) - 8:,} more" if len(ignored) > 8 else "")
+        out.append(f"columns not in the contract, not loaded: {shown}")
+    duplicated = getattr(r, "duplicated_columns", [])
+    if duplicated:
+        out.append("columns named twice (the first is read): " + ", ".join(duplicated[:8]))
+    for column, (rows, examples) in getattr(r, "unknown_codes", {}).items():
+        out.append(f"{column}: {rows:,} row(s) with codes not in the lookup (e.g. {', '.join(examples)})")
+    return out
+
+
+def _population_warnings(con: Any, ws: Any, report: Any) -> list[str]:
+    """Population files just loaded that the findings cannot use for this area (another area, partial cover)."""
+    ids = [r.file_id for r in report.loaded if r.source == "population" and r.file_id is not None]
+    if not ids:
+        return []
+    from cspkit.findings.area import population_load_warnings
+
+    try:
+        return population_load_warnings(con, ws.config().area_codes, ids)
+    except CspkitError as exc:  # no geography for the area yet: say so, the load itself stands
+        return [str(exc)]
 
 
 def _print_ingest(report: Any) -> None:
@@ -214,6 +254,7 @@ def _print_ingest(report: Any) -> None:
             notes.append(f"read as {r.encoding}")
         if r.rejects_by_reason:
             notes.append("rejects: " + ", ".join(f"{k} {v}" for k, v in r.rejects_by_reason.items()))
+        notes += _column_notes(r)
         table.add_row(
             Path(r.display.split(":")[-1]).name,
             r.source,
@@ -424,7 +465,9 @@ def findings(
     as_json: JsonOpt = False,
 ) -> None:
     """The findings: levels, changes with significance tests, control-chart signals, hotspots."""
-    fs = _compute(workspace, period, compare, topic, forecast=as_json)
+    # the table shows no forecast and no Gi* cluster (both are in --json and the report): not computed for it, so
+    # the command answers at once (statsmodels, libpysal and geopandas are not even imported)
+    fs = _compute(workspace, period, compare, topic, forecast=as_json, hotspot_maps=as_json)
     items = fs.findings
     if area:
         items = [f for f in items if f.area == area]
@@ -613,6 +656,10 @@ def assess(
     )
     for kind, path in result.files.items():
         console.print(f"  {kind:5} {path}")
+    if result.checklist_actions:  # the analyst's to-dos: here and in statutory-checklist.md, never in the document
+        console.print("[bold]Still to do before the board meets[/] (statutory checklist):")
+        for action in result.checklist_actions:
+            console.print(f"  - {action}", markup=False)
     console.print(f"Took {sum(result.timings.values()):.1f} s.")
 
 
@@ -699,6 +746,112 @@ def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: Jso
             item.action,
         )
     console.print(table)
+
+
+# ------------------------------------------------------------------------------------ web workspace (issue 13)
+user_app = typer.Typer(help="Users of the web workspace (cspkit serve).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+audit_app = typer.Typer(help="The web workspace's audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _web_session(ws: Workspace) -> Any:
+    from cspkit.web.db import make_engine, migrate, session_factory
+    from cspkit.web.settings import settings_from_env
+
+    settings = settings_from_env(ws)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return settings, session_factory(engine)()
+
+
+@app.command()
+@friendly_errors
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the partnership workspace web application (settings from CSPKIT_* variables; see docs/web.md)."""
+    import uvicorn
+
+    from cspkit.web.app import create_app
+    from cspkit.web.settings import settings_from_env
+
+    ws = _workspace(workspace)
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    # Plain HTTP is only acceptable on the loopback interface; anywhere else cookies are Secure unless told.
+    settings = settings_from_env(ws, secure_cookies_default=not loopback)
+    if host not in settings.allowed_hosts and host not in ("0.0.0.0", "::"):
+        settings = type(settings)(**{**settings.__dict__, "allowed_hosts": [*settings.allowed_hosts, host]})
+    application = create_app(ws, settings)
+    console.print(f"Serving {ws.config().name} on http://{host}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@user_app.command("add")
+@friendly_errors
+def user_add(
+    email: Annotated[str, typer.Argument(help="The user's e-mail address (their sign-in name).")],
+    role: Annotated[str, typer.Option("--role", help="administrator, analyst, data-owner, board or public.")],
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="Their organisation (required for a data owner).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (else one is made).")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Add a user of the web workspace; without --password-stdin a one-time password is made and printed."""
+    import secrets
+
+    from cspkit.errors import ConfigError
+    from cspkit.web import audit
+    from cspkit.web.security import UserError, add_user
+
+    ws = _workspace(workspace)
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    settings, db = _web_session(ws)
+    try:
+        try:
+            user = add_user(db, email, role, password, organisation)
+        except UserError as exc:
+            raise ConfigError(str(exc)) from None
+        audit.append(
+            db,
+            settings.secret_key,
+            actor="command line",
+            role="administrator",
+            action="user added",
+            target=user.email,
+            detail=f"role {role}" + (f", organisation {organisation}" if organisation else ""),
+        )
+    finally:
+        db.close()
+    console.print(f"Added {user.email} ({role}).")
+    if not password_stdin:
+        console.print(f"One-time password: {password}", highlight=False)
+
+
+@audit_app.command("verify")
+@friendly_errors
+def audit_verify(workspace: WorkspaceOpt = None) -> None:
+    """Check the audit log's hash chain; exit status 1 when an entry was edited, moved or deleted."""
+    from cspkit.web import audit
+
+    ws = _workspace(workspace)
+    settings, db = _web_session(ws)
+    try:
+        report = audit.verify(db, settings.secret_key)
+    finally:
+        db.close()
+    if report.ok:
+        console.print(f"The audit chain of {report.entries:,} entries is intact.")
+        return
+    err_console.print(
+        f"[bold red]The audit chain is broken[/] at entry {report.first_broken}: {report.reason}.", highlight=False
+    )
+    raise typer.Exit(1)
 
 
 # --- linkage ---------------------------------------------------------------------------------------------

@@ -193,6 +193,15 @@ SETTINGS: tuple[Setting, ...] = (
         "or 'unweighted' (every crime counts 1; the alternative used in sensitivity analysis).",
         choices=("cchi_approx", "unweighted"),
     ),
+    # report
+    Setting(
+        "report",
+        "neutral_measures",
+        list,
+        ["da.incidents", "da.crimes", "da.ward.", "da.marac.referrals", "sv.partner.count", "substance."],
+        "Finding ids (or id prefixes ending in '.') whose significant changes the report rates neither better nor "
+        "worse: more domestic abuse reported is treated as more victims coming forward, not as a worse outcome.",
+    ),
     # disclosure
     Setting(
         "disclosure",

@@ -19,10 +19,19 @@ def seasonal_counts(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.random.default_rng(seed).poisson(100 + season).astype(float), season
 
 
-def test_seasonal_model_recovers_seasonality_and_covers_held_out_months() -> None:
+def test_seasonal_forecast_recovers_seasonality_and_covers_held_out_months() -> None:
+    """36 months: the seasonal ETS is backtested at 6 origins; whichever wins (it or seasonal naive) is published,
+    and either way the seasonal shape is forecast and the 95% range holds most held-out months."""
     values, season = seasonal_counts(3)
     forecast = forecast_monthly(MONTHS[:36], values[:36], horizon=12)
-    assert forecast.model.startswith("ETS(A,Ad,A)")
+    backtest = forecast.backtest
+    assert backtest is not None and backtest.model.startswith("ETS(A,Ad,A)") and len(backtest.origins) == 6
+    assert backtest.mase is not None and backtest.naive_mase is not None
+    if backtest.mase < backtest.naive_mase:
+        assert forecast.published == "model" and forecast.model.startswith("ETS(A,Ad,A)")
+    else:
+        assert forecast.published == "seasonal naive" and "did not beat the seasonal-naive" in forecast.verdict
+        assert forecast.mean == list(values[24:36])  # last year's same month
     assert "24 or more" in forecast.rule
     assert forecast.months == MONTHS[36:]
     held_out = values[36:]
@@ -35,40 +44,53 @@ def test_seasonal_model_recovers_seasonality_and_covers_held_out_months() -> Non
     assert np.all(np.array(forecast.upper_80) <= np.array(forecast.upper_95))
 
 
-def test_backtest_holds_out_the_final_six_months() -> None:
+def test_rolling_origin_backtest_by_hand() -> None:
+    """Origins after 30..35 months, up to 3 months ahead each; seasonal-naive MASE computed here by hand."""
     values, _ = seasonal_counts(5)
     forecast = forecast_monthly(MONTHS[:36], values[:36])
     backtest = forecast.backtest
     assert backtest is not None
-    assert backtest.months == MONTHS[30:36]
-    assert backtest.actual == list(values[30:36])
-    # MASE by hand: MAE of the backtest over the in-sample seasonal-naive MAE of the 30 training months.
-    train = values[:30]
-    scale = np.abs(train[12:] - train[:-12]).mean()
-    expected = np.abs(np.array(backtest.actual) - np.array(backtest.forecast)).mean() / scale
-    assert backtest.mase == pytest.approx(expected)
+    assert backtest.months == MONTHS[30:36] and backtest.origins == MONTHS[29:35]
+    errors = []
+    for t in range(30, 36):
+        train = values[:t]
+        scale = np.abs(train[12:] - train[:-12]).mean()
+        for h in range(min(3, 36 - t)):
+            errors.append(abs(values[t + h] - train[t - 12 + h]) / scale)
+    assert backtest.naive_mase == pytest.approx(np.mean(errors))
     assert backtest.mase is not None and 0 < backtest.mase < 3
+    assert backtest.coverage_80 is not None and backtest.coverage_95 is not None
+    assert 0 <= backtest.coverage_80 <= backtest.coverage_95 <= 1
+
+
+def test_twenty_four_months_cannot_backtest_the_seasonal_model_so_seasonal_naive_is_published() -> None:
+    values, _ = seasonal_counts(6)
+    forecast = forecast_monthly(MONTHS[:24], values[:24])
+    assert forecast.backtest is None and forecast.published == "seasonal naive"
+    assert "could not be backtested at 6 origins" in forecast.verdict
+    assert forecast.mean == list(values[12:24])
 
 
 def test_ten_months_use_simple_exponential_smoothing() -> None:
     values, _ = seasonal_counts(1)
     forecast = forecast_monthly(MONTHS[:10], values[:10], horizon=3)
-    assert forecast.model.startswith("ETS(A,N,N)")
     assert "fewer than 12" in forecast.rule
     assert forecast.months == MONTHS[10:13]
-    assert len(set(np.round(forecast.mean, 6))) == 1  # a level only: flat forecast
     assert forecast.backtest is not None and forecast.backtest.model.startswith("ETS(A,N,N)")
+    assert len(forecast.backtest.origins) == 6
+    if forecast.published == "model":
+        assert forecast.model.startswith("ETS(A,N,N)")
+        assert len(set(np.round(forecast.mean, 6))) == 1  # a level only: flat forecast
+    else:
+        assert forecast.mean == [values[9]] * 3  # under a year: naive is the last value
 
 
-def test_eighteen_months_use_holt_and_a_shorter_backtest_says_so() -> None:
+def test_eighteen_months_backtest_holt_itself() -> None:
     values, _ = seasonal_counts(2)
     forecast = forecast_monthly(MONTHS[:18], values[:18])
-    assert forecast.model.startswith("ETS(A,A,N)")
     assert forecast.backtest is not None
-    assert forecast.backtest.model.startswith("ETS(A,A,N)") and forecast.backtest.note == ""
-    longer = forecast_monthly(MONTHS[:26], values[:26])
-    assert longer.backtest is not None and longer.backtest.model.startswith("ETS(A,A,N)")
-    assert "too few" in longer.backtest.note
+    assert forecast.backtest.model.startswith("ETS(A,A,N)")  # the published model, not a simpler one
+    assert forecast.backtest.origins == MONTHS[11:17]
 
 
 def test_forecast_is_deterministic() -> None:

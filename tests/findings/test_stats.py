@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import math
 
 import numpy as np
@@ -15,9 +16,12 @@ from cspkit.findings.stats import (
     adjust_changes,
     benjamini_hochberg,
     compare_counts,
+    compare_monthly_counts,
     compare_proportions,
+    midp_rate_ratio_ci,
     paired_counts_test,
     poisson_exact_test,
+    poisson_midp_test,
     poisson_z,
     rate_per,
     rate_ratio_ci,
@@ -106,14 +110,22 @@ def test_benjamini_hochberg_passes_nones_through() -> None:
     assert adjusted[0] == pytest.approx(0.04)  # 0.01 * 4 / 1, below the next rank's 0.04 * 4 / 3
 
 
+def _midp(x: int, n: int, p: float) -> float:
+    half = 0.5 * stats.binom.pmf(x, n, p)
+    return float(min(1.0, 2 * min(stats.binom.cdf(x - 1, n, p) + half, stats.binom.sf(x, n, p) + half)))
+
+
 def test_compare_counts_equal_exposure() -> None:
     change = compare_counts(1204, 1010)
     assert change.absolute == 194
     assert change.percent == pytest.approx((1204 / 1010 - 1) * 100)
     assert change.rate_ratio == pytest.approx(1204 / 1010)
     half = Z95 * math.sqrt(1 / 1010 + 1 / 1204)
-    assert change.ci_low == pytest.approx(1204 / 1010 * math.exp(-half))
-    assert change.p_value == pytest.approx(stats.binomtest(1204, 2214, 0.5).pvalue)
+    assert change.ci_low == pytest.approx(1204 / 1010 * math.exp(-half), rel=1e-3)  # mid-p ~ log-normal at scale
+    assert change.p_value == pytest.approx(_midp(1204, 2214, 0.5))
+    # mid-p is a little below the exact p-value (half the probability of the observed split)
+    assert change.p_value < stats.binomtest(1204, 2214, 0.5).pvalue
+    assert change.method == "exact conditional (mid-p)"
     assert (change.p_adjusted, change.significant, change.direction) == (None, False, "none")
 
 
@@ -123,7 +135,7 @@ def test_compare_counts_with_mean_of_three_periods() -> None:
     assert change.absolute == pytest.approx(30.0)
     assert change.percent == pytest.approx(30.0)
     assert change.rate_ratio == pytest.approx(1.3)
-    assert change.p_value == pytest.approx(stats.binomtest(130, 430, 0.25).pvalue)
+    assert change.p_value == pytest.approx(_midp(130, 430, 0.25))
 
 
 def test_compare_counts_zero_baseline_has_no_percent() -> None:
@@ -204,3 +216,88 @@ def test_rate_per() -> None:
     assert rate_per(3, 1_500, per=100) == pytest.approx(0.2)
     with pytest.raises(AnalysisError):
         rate_per(3, 0)
+
+
+# --- over-dispersed, seasonal monthly counts ---------------------------------------------------------------------
+
+
+def _months(first_year: int, n: int) -> list[str]:
+    return [f"{first_year + (i // 12)}-{i % 12 + 1:02d}" for i in range(n)]
+
+
+def test_midp_hand_values_and_interval_inversion() -> None:
+    """4 against 6: mid-p = 2 * (P(X<=3) + P(X=4)/2) for Binomial(10, 1/2) = 2 * (176 + 105)/1024."""
+    assert poisson_midp_test(6, 1, 4, 1) == pytest.approx(562 / 1024)
+    assert poisson_midp_test(0, 1, 0, 1) == 1.0
+    assert poisson_midp_test(0, 1, 5, 1) == pytest.approx(2 * 0.5 * 0.5**5)  # only the observed split, halved
+    ratio, low, high, _ = midp_rate_ratio_ci(6, 1, 4, 1)
+    assert ratio == pytest.approx(4 / 6)
+    # each bound is where the matching mid-p tail equals 2.5%
+    for bound, tail in ((low, "upper"), (high, "lower")):
+        assert bound is not None
+        share = bound / (1 + bound)
+        half = 0.5 * stats.binom.pmf(4, 10, share)
+        value = stats.binom.sf(4, 10, share) + half if tail == "upper" else stats.binom.cdf(3, 10, share) + half
+        assert value == pytest.approx(0.025, rel=1e-6)
+
+
+def test_quasi_poisson_matches_statsmodels_with_season_and_days() -> None:
+    """Over-dispersed seasonal counts: beta, se x sqrt(phi) and the t test on 11 df equal statsmodels' GLM."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(7)
+    months = _months(2021, 24)
+    mean = 60 * (1 + 0.3 * np.sin(np.arange(24) * np.pi / 6)) * rng.gamma(25, 1 / 25, 24)
+    counts = rng.poisson(mean)
+    tested = compare_monthly_counts(
+        {m: float(c) for m, c in zip(months[12:], counts[12:], strict=True)},
+        {m: float(c) for m, c in zip(months[:12], counts[:12], strict=True)},
+    )
+    change = tested.change
+    moy = np.array([int(m[5:]) for m in months])
+    design = np.column_stack([np.ones(24), [0] * 12 + [1] * 12] + [(moy == k) * 1.0 for k in range(2, 13)])
+    offset = np.log([calendar.monthrange(int(m[:4]), int(m[5:]))[1] for m in months])
+    fit = sm.GLM(counts, design, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+    assert change.method == "quasi-Poisson GLM" and "with month-of-year terms" in change.test
+    assert change.dispersion == pytest.approx(fit.scale, rel=1e-8)
+    assert change.rate_ratio == pytest.approx(math.exp(fit.params[1]), rel=1e-8)
+    assert change.p_value == pytest.approx(2 * stats.t.sf(abs(fit.params[1] / fit.bse[1]), 11), rel=1e-6)
+    q = stats.t.ppf(0.975, 11)
+    assert change.ci_low == pytest.approx(math.exp(fit.params[1] - q * fit.bse[1]), rel=1e-6)
+    assert tested.interval is not None
+    low99, high99 = tested.interval(0.99)
+    assert low99 is not None and high99 is not None and low99 < (change.ci_low or 0) and high99 > (change.ci_high or 0)
+
+
+def test_fallback_rules_are_stated() -> None:
+    # too short: 3 months each side
+    short = compare_monthly_counts(
+        {"2023-04": 5, "2023-05": 9, "2023-06": 2}, {"2022-04": 1, "2022-05": 8, "2022-06": 3}
+    )
+    assert short.change.method == "exact conditional (mid-p)" and "too few" in short.change.test
+    assert short.change.p_value == pytest.approx(poisson_midp_test(12, 3, 16, 3))
+    # a period without events
+    empty = compare_monthly_counts({m: 0 for m in _months(2023, 12)}, {m: 1 for m in _months(2022, 12)})
+    assert "no events" in empty.change.test
+    # perfectly even months: consistent with Poisson
+    even = compare_monthly_counts({m: 10 for m in _months(2023, 12)}, {m: 8 for m in _months(2022, 12)})
+    assert even.change.method == "exact conditional (mid-p)" and "consistent with Poisson" in even.change.test
+    assert even.change.dispersion is not None and even.change.dispersion <= 1
+
+
+def test_adjusted_intervals_agree_with_bh_verdicts() -> None:
+    """Five changes, two flagged by BH: the adjusted level is 1 - 2 x 0.05 / 5 = 98%; flagged ones exclude 1."""
+    tested = [
+        compare_monthly_counts(
+            {m: float(c) for m, c in zip(_months(2023, 12), [x] * 12, strict=True)},
+            {m: float(c) for m, c in zip(_months(2022, 12), [y] * 12, strict=True)},
+        )
+        for x, y in [(30, 20), (12, 10), (40, 25), (9, 10), (11, 10)]
+    ]
+    judged = adjust_changes(tested)
+    flagged = [c for c in judged if c is not None and c.significant]
+    assert len(flagged) == 2
+    for c in judged:
+        assert c is not None and c.ci_adjusted_level == pytest.approx(0.98)
+        assert c.ci_adjusted_low is not None and c.ci_adjusted_high is not None
+        assert (c.ci_adjusted_low > 1 or c.ci_adjusted_high < 1) == c.significant

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -26,20 +25,21 @@ ASB = "incident_ref,reported_at,category,victim_name,outcome\nA1,2022-01-05,pers
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Record, as each file is checked, DuckDB's temp directory and the folder of the text it reads."""
     seen: list[dict[str, Any]] = []
-    original = loader._read_checked
+    original = loader._write
 
-    def spy(con: duckdb.DuckDBPyConnection, *args: Any) -> None:
-        path: Path = args[2]
+    def spy(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> None:
+        path: Path = kwargs["path"]
         setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         private = {
             str(f): stat.S_IMODE(f.stat().st_mode)
             for f in path.parents
-            if f.name.startswith("cspkit-") or f.name.startswith("zip")
+            if f.name.startswith(("run-", "file-", "zip", ".cspkit"))
+            or (f.name == "tmp" and f.parent.name == ".cspkit")
         }
         seen.append({"temp_directory": setting, "path": path, "private": private})
-        original(con, *args)
+        original(con, *args, **kwargs)
 
-    monkeypatch.setattr(loader, "_read_checked", spy)
+    monkeypatch.setattr(loader, "_write", spy)
     return seen
 
 
@@ -47,12 +47,12 @@ def _temp_setting(con: duckdb.DuckDBPyConnection) -> str:
     return str(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
 
 
-@pytest.mark.parametrize(("encoding", "copy"), [("cp1252", ".utf8.csv"), ("utf-8", "asb.csv")])
+@pytest.mark.parametrize(("encoding", "copy"), [("cp1252", "input.utf8.csv"), ("utf-8", "member.csv")])
 def test_personal_data_is_never_spilled_and_copies_are_private(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str, copy: str
 ) -> None:
     """A partner file inside a zip: DuckDB cannot spill during its load, the extracted (UTF-8) or transcoded
-    (cp1252) copy sits in 0700 folders under the system temp folder, and they are gone afterwards."""
+    (cp1252) copy sits in 0700 folders inside the workspace (.cspkit/tmp), and they are gone afterwards."""
     archive = tmp_path / "partner.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("asb.csv", ASB.encode(encoding))
@@ -66,12 +66,13 @@ def test_personal_data_is_never_spilled_and_copies_are_private(
         con.close()
     assert report.ok and report.loaded[0].rows_accepted == 1
     [load] = seen
-    assert load["temp_directory"] == ""  # no spill file, anywhere, while the cleartext is in _checked
+    assert load["temp_directory"] == ""  # no spill file, anywhere, while the cleartext is read
     assert after == before  # the connection's own setting is back
     assert load["path"].name.endswith(copy)
-    assert Path(tempfile.gettempdir()) in load["path"].parents
+    assert workspace.root / ".cspkit" / "tmp" in load["path"].parents
     assert load["private"] and set(load["private"].values()) == {0o700}  # every folder above the copy
-    assert not any(Path(folder).exists() for folder in load["private"])  # removed after the load
+    run_folders = [Path(f) for f in load["private"] if Path(f).name.startswith(("run-", "file-", "zip"))]
+    assert run_folders and not any(f.exists() for f in run_folders)  # removed after the load
     warehouse = workspace.warehouse_path
     assert not any(p.name.startswith(warehouse.name + ".tmp") for p in warehouse.parent.iterdir())
 

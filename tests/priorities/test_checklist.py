@@ -52,7 +52,7 @@ def test_full_partnership(full: Full) -> None:
     status = {k: v.status for k, v in items.items()}
     assert status == {
         "R1": "present",
-        "R2": "partial",
+        "R2": "present",  # police drug offences and the treatment extract (substance_misuse)
         "R3": "present",
         "R4": "present",
         "R5": "missing",
@@ -64,7 +64,8 @@ def test_full_partnership(full: Full) -> None:
     }
     assert "crime.all.count" in items["R1"].evidence and "ward findings" in items["R1"].evidence
     assert "monthly series of 24 months" in items["R1"].evidence
-    assert "crime.drugs.count" in items["R2"].evidence and "NDTMS" in items["R2"].action
+    assert "crime.drugs.count" in items["R2"].evidence and "substance.*" in items["R2"].evidence
+    assert items["R2"].action == ""
     assert "reoffending.binary_rate" in items["R3"].evidence
     assert "significance test" in items["R4"].evidence
     assert "narrative/crime.md" in items["R5"].action

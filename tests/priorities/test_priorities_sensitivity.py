@@ -110,3 +110,46 @@ def test_fast_enough(vthpc: Matrix, vthpc_candidate: Callable[..., CandidateInpu
     start = time.perf_counter()
     sensitivity(vthpc, candidates, runs=1000, alternative_inputs={"alt": alternative})
     assert time.perf_counter() - start < 0.5
+
+
+def test_evidence_draws_separate_robust_to_weights_from_robust_to_both(
+    vthpc: Matrix, vthpc_candidate: Callable[..., CandidateInputs]
+) -> None:
+    """A leads on measured evidence; in half of the evidence redraws B leads. A is robust to the weights alone
+    (no jitter here) but not to both; with draws that agree, A is robust to both."""
+    base = [vthpc_candidate("a", 4, 3, 5, 3, 3), vthpc_candidate("b", 3, 3, 3, 3, 3)]
+    flipped = [vthpc_candidate("a", 2, 3, 2, 3, 3), vthpc_candidate("b", 4, 3, 4, 3, 3)]
+    result = sensitivity(vthpc, base, runs=2000, weight_jitter=0.0, top_n=1, evidence_draws={"base": [base, flipped]})
+    a = result.row("a")
+    assert result.evidence_draws == 2
+    assert a.share_top_n_weights_only == 1.0 and a.stability_weights_only == "robust"
+    assert 0.45 < a.share_top_n < 0.55 and a.stability == "fragile" and not a.robust_to_both
+    steady = sensitivity(vthpc, base, runs=500, weight_jitter=0.0, top_n=1, evidence_draws={"base": [base, base]})
+    assert steady.row("a").robust_to_both
+    assert steady.to_rows()[0]["robust_to_both"] is True
+
+
+def test_resample_evidence_keeps_means_and_redraws_borderline_verdicts() -> None:
+    """Rates vary by about sqrt(phi/count); a change with adjusted p near 0.05 flips in a good share of redraws,
+    a very strong one never does."""
+    import numpy as np
+
+    from cspkit.findings.model import Change
+    from cspkit.priorities.evidence import CandidateEvidence, resample_evidence
+
+    def change(rr: float, low: float, high: float) -> Change:
+        return Change(
+            absolute=1, percent=None, rate_ratio=rr, ci_low=low, ci_high=high, p_value=0.01, p_adjusted=0.04,
+            significant=True, direction="up", ci_adjusted_level=0.95, dispersion=4.0,
+        )  # fmt: skip
+
+    borderline = CandidateEvidence("x", "X", count=400, rate=2.0, change=change(1.15, 1.01, 1.31))
+    strong = CandidateEvidence("y", "Y", count=400, rate=2.0, change=change(2.0, 1.8, 2.22))
+    rng = np.random.default_rng(3)
+    draws = [resample_evidence([borderline, strong], rng) for _ in range(2000)]
+    rates = np.array([d[0].rate for d in draws])
+    assert rates.mean() == pytest.approx(2.0, rel=0.01)
+    assert rates.std() / 2.0 == pytest.approx((4.0 / 400) ** 0.5, rel=0.1)
+    flagged = np.mean([d[0].change is not None and d[0].change.significant for d in draws])
+    assert 0.35 < flagged < 0.65  # a just-significant result replicates about half the time
+    assert all(d[1].change is not None and d[1].change.significant for d in draws)

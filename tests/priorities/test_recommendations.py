@@ -146,8 +146,10 @@ def test_draft_one_per_recommended_priority(
     assert da.evidence == [DA_SENTENCE, DA_REPEAT_SENTENCE]
     assert da.finding_ids == ["da.incidents", "da.repeat_victim_rate"]
     assert da.owner == "Domestic Abuse Partnership Board, with the police and the IDVA service"
-    assert da.action.startswith("The partnership may wish to adopt domestic abuse as a priority, since the evidence")
-    assert "significant rise" in da.action and "perpetrators" in da.action
+    # domestic abuse: more reporting is welcome, the target is repeat victimisation (with its base)
+    assert da.action.startswith("Cut repeat victimisation from domestic abuse") and "perpetrators" in da.action
+    assert "da.repeat_victim_rate" in da.target and "reporting itself is not targeted" in da.target
+    assert da.review  # an ISO date, six months after the period
     assert da.scores["total"] == 4.25
     assert da.scores["band"] == "Recommended priority"
     assert da.scores["rank"] == 1
@@ -156,7 +158,9 @@ def test_draft_one_per_recommended_priority(
     asb = drafts[1]
     assert asb.evidence == [ASB_SENTENCE]
     assert asb.owner == "Council ASB team, with the police"
-    assert "'Recommended priority' band" in asb.action  # no significant rise: the band is the reason
+    # no significant rise: the action says why it matters anyway, from the criteria that scored highest
+    assert "no significant change, but it matters because of its" in asb.action
+    assert asb.target.startswith("5% fewer") or "5% fewer" in asb.target or asb.target.startswith("A local")
     assert drafts[2].owner == "Probation Service (IOM), with the police"
     assert drafts[2].evidence == []  # no candidate evidence given for it
     assert drafts[3].owner == "Police, with the council's community safety team"

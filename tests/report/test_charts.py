@@ -97,3 +97,14 @@ def test_heatmap_alt_names_peak() -> None:
     assert "Highest on Saturday at 22:00 (40)" in chart.alt
     assert "total 207" in chart.alt
     _png_size(chart.png)
+
+
+def test_funnel_chart_draws_limits_and_names_the_parts_above_them() -> None:
+    from cspkit.findings.funnel import funnel
+    from cspkit.report.charts import funnel_chart
+
+    data = funnel({"A": 6, "B": 40, "C": 54}, {"A": 500, "B": 2_000, "C": 7_500}, {"B": "Busy"}, 1000, "residents")
+    assert data is not None
+    image = funnel_chart(data, "Burglary by ward")
+    assert image.png.startswith(b"\x89PNG") and "<svg" in image.svg
+    assert "3 areas; area rate 10 per 1,000 residents. 1 above the 99.8% limit (Busy)" in image.alt

@@ -117,6 +117,7 @@ def test_files_have_exactly_the_contract_columns_and_a_manifest(default_run: tup
         "population.csv": ("population", "ons"),
         "recommendations.csv": ("recommendations", "csp"),
         "public_views.csv": ("public_views", "council"),
+        "substance_misuse.csv": ("substance_misuse", "treatment"),
     }
     assert (folder / "README.md").read_text(encoding="utf-8").startswith("# Synthetic partner data: Central Bedford")
 
@@ -327,7 +328,7 @@ def test_same_seed_gives_byte_identical_files(small_runs: dict[str, Path]) -> No
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
     assert digests(small_runs["a"]) == digests(small_runs["b"])
-    assert len(digests(small_runs["a"])) == 13  # 9 partner files, manifest, truth, README, linkage truth
+    assert len(digests(small_runs["a"])) == 14  # the partner files, manifest, truth, README and linkage truth
     truth = json.loads((small_runs["a"] / "truth.json").read_text(encoding="utf-8"))
     assert truth["window"] == {"start": "2022-04-01", "end": "2024-03-31"}
     assert 55_000 < truth["generator"]["population"] < 65_000

@@ -7,12 +7,14 @@ never silently dropped. The heavy work is one GROUP BY in DuckDB; Python only se
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import duckdb
 
 from cspkit.errors import AnalysisError
 from cspkit.findings.area import AreaContext, area_lsoas_sql
+from cspkit.findings.funnel import funnel
 from cspkit.findings.harm import HarmIndex
 from cspkit.findings.hotspots import concentration, emerging_hotspots, gi_star, persistent_hotspots
 from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings, restricted_clause, slug
@@ -182,11 +184,56 @@ def crime_findings(
     wards = sorted(area.ward_names)
     ward_family = [indicator(t, w) for t in [None, ASB, *crime_types] for w in wards]
     ward_findings = build_count_findings(ward_family, ctx)
+    area_findings, ward_findings = _with_funnels(area_findings, ward_findings, area, ward_population)
     findings = _with_contributions(area_findings, ward_findings) + ward_findings
     findings.append(_harm_finding(counts, ctx, harm, crime_types, sources, population))
     findings += _hotspot_findings(counts, ctx, area, crime_types, boundaries_lsoa)
     findings.append(_coverage_finding(counts, ctx, area))
     return findings
+
+
+def _with_funnels(
+    area_findings: list[Finding],
+    ward_findings: list[Finding],
+    area: AreaContext,
+    ward_population: dict[str, float],
+) -> tuple[list[Finding], list[Finding]]:
+    """Ward rates judged against the area rate: funnel data on each area finding, its position on each ward one.
+
+    Ward rates are per 1,000 residents for every type (households are not known by ward), so the funnel's area
+    rate is per resident too, even for burglary.
+    """
+    from dataclasses import replace
+
+    by_prefix: dict[str, list[Finding]] = {}
+    for f in ward_findings:
+        by_prefix.setdefault(f.id.split(".ward.")[0], []).append(f)
+    position: dict[str, dict[str, object]] = {}
+    out_area = []
+    for f in area_findings:
+        wards = by_prefix.get(f.id.removesuffix(".count"), [])
+        data = funnel(
+            {w.area: w.value or 0.0 for w in wards},
+            ward_population,
+            area.ward_names,
+            1000,
+            "residents",
+        )
+        if data is None:
+            out_area.append(f)
+            continue
+        for point in data["points"]:  # type: ignore[attr-defined]
+            position[f"{f.id.removesuffix('.count')}.ward.{point['area']}.count"] = point
+        out_area.append(replace(f, extra={**f.extra, "funnel": data}))
+    out_wards = []
+    for w in ward_findings:
+        point = position.get(w.id)
+        if point is None:
+            out_wards.append(w)
+            continue
+        judged = {k: point[k] for k in ("expected", "z", "position", "lower_95", "upper_95", "lower_998", "upper_998")}
+        out_wards.append(replace(w, extra={**w.extra, "funnel": judged}))
+    return out_area, out_wards
 
 
 @dataclass(frozen=True)
@@ -255,6 +302,13 @@ def _with_contributions(area_findings: list[Finding], ward_findings: list[Findin
     return out
 
 
+def _three_figures(value: float) -> float:
+    """An approximate index printed to the precision it has: 1,475,312.2 -> 1,480,000."""
+    if not value:
+        return value
+    return float(round(value, 2 - math.floor(math.log10(abs(value)))))
+
+
 def _harm_finding(
     counts: PoliceCounts,
     ctx: FindingContext,
@@ -286,9 +340,9 @@ def _harm_finding(
     )
     rate = value / population * 1000 if population else None
     sentence = describe_change(
-        f"harm-weighted crime ({harm.unit}, {harm.label})",
-        value,
-        baseline,
+        f"harm-weighted crime ({harm.unit}, {harm.label}, to 3 significant figures)",
+        _three_figures(value),
+        _three_figures(baseline),
         None,
         ctx.period_label,
         ctx.comparison_label,

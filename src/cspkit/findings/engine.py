@@ -20,11 +20,30 @@ from cspkit.findings.area import AreaContext, load_area
 from cspkit.findings.crime import crime_findings, police_months
 from cspkit.findings.data_sources import SourceRecord, source_records
 from cspkit.findings.harm import get_harm_index
-from cspkit.findings.indicators import FindingContext
+from cspkit.findings.indicators import EMERGING_DEFINITION, FindingContext
 from cspkit.findings.model import Finding
 from cspkit.findings.periods import Comparison, Period, latest_complete_12, parse_period, plan_comparison
 
-__all__ = ["FindingSet", "TopicBuilder", "TopicInput", "compute_findings", "loaded_event_months"]
+#: The rule for testing changes in counts, printed with the definitions (each finding's ``change.test`` says which
+#: branch applied to it).
+CHANGE_TEST_RULE = (
+    "Changes in monthly counts are tested with a quasi-Poisson model of the months of both periods (month-of-year "
+    "terms when there are 24 months or more, days in month as exposure, over-dispersion estimated from the data), "
+    "or with the exact conditional mid-p test when the counts vary no more than Poisson counts, there are too few "
+    "months to estimate over-dispersion, or a period has no events. P-values are adjusted with Benjamini-Hochberg "
+    "within each family (area indicators together, ward indicators together); the adjusted interval printed with "
+    "a significant change has the matching false-coverage-rate level, so it excludes 'no change' exactly when the "
+    "change is called significant."
+)
+
+__all__ = [
+    "CHANGE_TEST_RULE",
+    "FindingSet",
+    "TopicBuilder",
+    "TopicInput",
+    "compute_findings",
+    "loaded_event_months",
+]
 
 
 @dataclass
@@ -90,6 +109,58 @@ class FindingSet:
             "notes": self.notes,
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def _population_finding(area: AreaContext, ctx: FindingContext) -> Finding:
+    """Which population figures the rates use, and any loaded population file that could not be used."""
+    used = list(area.population_used.values())
+    notes = list(area.population_notes)
+    sentence = (
+        "Rates use " + "; ".join(used) + "." if used else "No population figures cover the area: no rates are given."
+    )
+    if notes:
+        sentence += " " + " ".join(notes)
+    return Finding(
+        id="quality.population",
+        topic="quality",
+        title="Population figures used for rates",
+        area=ctx.area_code,
+        area_name=ctx.area_name,
+        period=ctx.period,
+        value=float(len(notes)),
+        unit="warnings",
+        definition="For each measure (residents, women aged 16+, households) the first source that covers the "
+        "area: loaded LSOA figures, loaded ward figures, loaded local-authority figures, then the bundled ONS LSOA "
+        "estimates; within each, the latest year. A loaded file that does not cover the area is not used and is "
+        "named here.",
+        sentence=sentence,
+        good_direction="down",
+        sources=[area.population_source] if area.population_source else [],
+        extra={"used": dict(area.population_used), "warnings": notes, "year": area.population_year},
+    )
+
+
+def _with_rate_interval(finding: Finding) -> Finding:
+    """Every rate carries its unit and, when it is a count over a denominator, its exact (Garwood) interval."""
+    from dataclasses import replace
+
+    from cspkit.findings.funnel import rate_interval
+
+    if finding.rate is None or finding.rate_per is None:
+        return finding
+    changes: dict[str, Any] = {}
+    if not finding.rate_unit:
+        if finding.unit.startswith("per "):
+            changes["rate_unit"] = finding.unit
+        elif finding.unit in ("", "count"):
+            changes["rate_unit"] = f"per {finding.rate_per:,} residents"
+        else:  # a weighted total such as harm days
+            changes["rate_unit"] = f"{finding.unit} per {finding.rate_per:,} residents"
+    x, n = finding.numerator, finding.denominator
+    whole = x is not None and float(x) == round(float(x)) and x >= 0
+    if finding.rate_low is None and whole and n and x is not None:
+        changes["rate_low"], changes["rate_high"] = rate_interval(float(x), float(n), finding.rate_per)
+    return replace(finding, **changes) if changes else finding
 
 
 def loaded_event_months(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -187,9 +258,17 @@ def compute_findings(
         t = time.perf_counter()
         findings += builder(topic_input)
         timings[name] = time.perf_counter() - t
+    if wanted is None or "quality" in wanted:
+        findings.append(_population_finding(area, ctx))
     if wanted is not None:
         findings = [f for f in findings if f.topic in wanted]
-    definitions = {**config.definitions(), "comparison": comparison.note}
+    findings = [_with_rate_interval(f) for f in findings]
+    definitions = {
+        **config.definitions(),
+        "comparison": comparison.note,
+        "change_test": CHANGE_TEST_RULE,
+        "emerging": EMERGING_DEFINITION,
+    }
     if comparison.restricted:
         notes.append(comparison.note)
     data_sources = source_records(con)

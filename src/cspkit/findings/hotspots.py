@@ -18,15 +18,17 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import geopandas as gpd
-import libpysal
 import numpy as np
-from esda import G_Local
 from scipy.stats import binomtest, false_discovery_control
 
 from cspkit.errors import AnalysisError
+
+if TYPE_CHECKING:  # libpysal, esda and geopandas take a second to import: only Gi* needs them (imported there)
+    import geopandas as gpd
+    import libpysal
+    from esda import G_Local
 
 __all__ = [
     "AreaGiStar",
@@ -421,6 +423,8 @@ def gi_star(
 
 def _queen(boundaries: gpd.GeoDataFrame, codes: list[str]) -> libpysal.weights.W:
     """Queen contiguity weights with ids in ``codes`` order."""
+    import libpysal
+
     with warnings.catch_warnings():
         # libpysal warns about islands and disconnected parts; islands are reported in the result instead.
         warnings.simplefilter("ignore", UserWarning)
@@ -428,12 +432,17 @@ def _queen(boundaries: gpd.GeoDataFrame, codes: list[str]) -> libpysal.weights.W
 
 
 def _without_islands(contiguity: libpysal.weights.W, tested: list[str]) -> libpysal.weights.W:
+    import libpysal
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return libpysal.weights.w_subset(contiguity, tested)
 
 
 def _g_local_star(y: np.ndarray, contiguity: libpysal.weights.W, permutations: int, seed: int) -> G_Local:
+    import libpysal
+    from esda import G_Local
+
     with warnings.catch_warnings():
         # libpysal repeats its disconnected-parts warning; esda announces a future change of its default
         # alternative, uses a deprecated numpy alias, and divides by zero when every area has the same count.

@@ -1,9 +1,10 @@
 """Count indicators: from monthly counts to Finding records with honest change tests.
 
 Every topic hands this module monthly counts (one series per indicator); it computes the value and baseline for
-the comparison plan, the exact Poisson test and rate-ratio interval, the Benjamini-Hochberg verdict across the
-family of indicators compared together, the control chart of the monthly series, an optional forecast, and the
-cautious sentence. Topics then only decide *what* to count.
+the comparison plan, the change test (quasi-Poisson with season, or the exact mid-p test, by the rule in
+:mod:`cspkit.findings.stats`) and its rate-ratio interval, the Benjamini-Hochberg verdict across the family of
+indicators compared together with the matching multiplicity-adjusted interval, the control chart of the monthly
+series, an optional forecast, and the cautious sentence. Topics then only decide *what* to count.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cspkit.findings.forecast import forecast_monthly
-from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
+from cspkit.findings.funnel import rate_interval, rate_unit
+from cspkit.findings.model import Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Comparison, month_add, month_label, month_range
 from cspkit.findings.spc import control_chart, latest_signal
-from cspkit.findings.stats import adjust_changes, compare_counts
+from cspkit.findings.stats import TestedChange, adjust_changes, compare_monthly_counts
 from cspkit.findings.wording import describe_change, describe_spc, format_number
 
-__all__ = ["CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
+__all__ = ["EMERGING_DEFINITION", "CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
 
 
 def slug(text: str) -> str:
@@ -113,16 +115,71 @@ class CountSeries:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: What "emerging" means, printed with the definitions.
+EMERGING_DEFINITION = (
+    "Emerging: a change in the unwanted direction that is significant after the Benjamini-Hochberg adjustment of "
+    "its family. Control-chart signals are screening flags (about 17 charts x 3 rules are read, and no "
+    "correction is made across them), so on their own they do not make an issue emerging."
+)
+
+_SCREENING = " This is a screening signal from the control chart, not a test of change."
+
+
+def _chart(history: list[str], values: list[float], ctx: FindingContext) -> tuple[Any, dict[str, Any]]:
+    """The control chart of a monthly series as police SPC practice runs it.
+
+    Limits come from the months before the period judged (at least 12), so the period cannot move its own
+    limits; counts are scaled for days in month; only signals inside the period judged are reported, and they are
+    labelled as screening.
+    """
+    from cspkit.findings.stats import _days_in
+
+    first, last = ctx.period
+    n_before = sum(m < first for m in history)
+    baseline = n_before if n_before >= 12 else None
+    chart = control_chart(values, history, baseline_months=baseline, exposure_days=[_days_in(m) for m in history])
+    in_period = [s for s in chart.signals if first <= s.month <= last]
+    judged = replace(chart, signals=in_period)
+    spc = latest_signal(judged)
+    limits = (
+        f"limits from the {n_before} months before the period judged ({chart.limit_months[0]} to "
+        f"{chart.limit_months[-1]})"
+        if baseline
+        else f"limits from all {len(history)} months (fewer than 12 months before the period judged)"
+    )
+    return spc, {
+        "chart": chart.chart,
+        "reason": chart.reason,
+        "centre": chart.centre,
+        "ucl": chart.ucl,
+        "lcl": chart.lcl,
+        "warn_upper": chart.warn_upper,
+        "warn_lower": chart.warn_lower,
+        "sigma": chart.sigma,
+        "limit_months": chart.limit_months,
+        "limits": limits,
+        "adjusted_values": chart.values,
+        "signals": [s._asdict() for s in in_period],
+        "signals_before_period": [s._asdict() for s in chart.signals if s.month < first],
+        "signals_are": "screening: not corrected for multiplicity across charts and rules",
+    }
+
+
 def _sum(monthly: dict[str, float], months: list[str]) -> float:
     return float(sum(monthly.get(m, 0.0) for m in months))
 
 
-def _raw_change(series: CountSeries, ctx: FindingContext) -> tuple[float, float, float, Change]:
+def _raw_change(series: CountSeries, ctx: FindingContext) -> tuple[float, float, float, TestedChange]:
     comp = ctx.comparison
     value = _sum(series.monthly, comp.current_months)
     baseline_sum = float(sum(_sum(series.monthly, months) for months in comp.baseline_months))
     baseline = baseline_sum / len(comp.baseline_months)
-    change = compare_counts(value, baseline_sum, comp.exposure_current, comp.exposure_baseline)
+    change = compare_monthly_counts(
+        {m: series.monthly.get(m, 0.0) for m in comp.current_months},
+        {m: series.monthly.get(m, 0.0) for months in comp.baseline_months for m in months},
+        comp.exposure_current,
+        comp.exposure_baseline,
+    )
     return value, baseline, baseline_sum, change
 
 
@@ -144,18 +201,7 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
         history = sorted(m for m in series.monthly if m <= ctx.period[1])
         values = [series.monthly[m] for m in history]
         if series.control_chart and len(history) >= 12:
-            chart = control_chart(values, history)
-            spc = latest_signal(chart)
-            extra["control_chart"] = {
-                "chart": chart.chart,
-                "reason": chart.reason,
-                "centre": chart.centre,
-                "ucl": chart.ucl,
-                "lcl": chart.lcl,
-                "warn_upper": chart.warn_upper,
-                "warn_lower": chart.warn_lower,
-                "signals": [s._asdict() for s in chart.signals],
-            }
+            spc, extra["control_chart"] = _chart(history, values, ctx)
         if series.forecast and len(history) >= 12:
             fc = forecast_monthly(history, values, horizon=12)
             extra["forecast"] = {
@@ -170,8 +216,17 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
                 "next_12_months_total": float(sum(fc.mean)),
                 "backtest_mase": fc.backtest.mase if fc.backtest else None,
                 "backtest_months": fc.backtest.months if fc.backtest else [],
+                "backtest_origins": fc.backtest.origins if fc.backtest else [],
+                "backtest_naive_mase": fc.backtest.naive_mase if fc.backtest else None,
+                "backtest_coverage_80": fc.backtest.coverage_80 if fc.backtest else None,
+                "backtest_coverage_95": fc.backtest.coverage_95 if fc.backtest else None,
+                "published": fc.published,
+                "verdict": fc.verdict,
             }
         rate = series.denominator and value / series.denominator * series.rate_per
+        rate_low = rate_high = None
+        if rate and series.denominator:
+            rate_low, rate_high = rate_interval(value, series.denominator, series.rate_per)
         sentence = describe_change(
             series.subject,
             value,
@@ -185,10 +240,11 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
         if rate:
             sentence += f" That is {format_number(round(rate, 2))} per {series.rate_per:,} {series.rate_denominator}."
         if spc is not None and spc.month >= quarter_start:
-            sentence += " " + describe_spc(spc, f"monthly {series.subject}")
+            sentence += " " + describe_spc(spc, f"monthly {series.subject}") + _SCREENING
         bad_rise = change.significant and change.direction == ("up" if series.good_direction == "down" else "down")
-        recent_signal = spc is not None and spc.month >= quarter_start and spc.side == "above"
         definition = series.definition
+        if change.test:
+            definition += f" Change test: {change.test}."
         if ctx.comparison.restricted:
             definition += " " + ctx.comparison.note
         out.append(
@@ -219,8 +275,11 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
                 denominator=series.denominator,
                 rate=rate or None,
                 rate_per=series.rate_per if rate else None,
+                rate_unit=rate_unit(series.rate_per, series.rate_denominator) if rate else "",
+                rate_low=rate_low,
+                rate_high=rate_high,
                 small_number=0 < value < ctx.suppress_below,
-                emerging=bool(bad_rise or recent_signal),
+                emerging=bool(bad_rise),
                 series=[(m, series.monthly[m]) for m in history],
                 sources=list(series.sources),
                 extra=extra,

@@ -34,6 +34,18 @@ class Change:
     significant: bool
     direction: Direction
     test: str = ""
+    #: Short name of the test: ``quasi-Poisson GLM``, ``exact conditional (mid-p)``, ``two-proportion z`` ...
+    method: str = ""
+    #: Confidence level of ``ci_low``/``ci_high`` (unadjusted, from the same model as the p-value).
+    ci_level: float = 0.95
+    #: Interval adjusted for the family's multiplicity (Benjamini-Yekutieli false-coverage-rate, level
+    #: ``1 - R·alpha/m`` with R flagged of m tested): it excludes "no change" exactly when the change is
+    #: significant after Benjamini-Hochberg, so it is the interval to print beside the verdict.
+    ci_adjusted_low: float | None = None
+    ci_adjusted_high: float | None = None
+    ci_adjusted_level: float | None = None
+    #: Over-dispersion (Pearson chi-square / residual df) of the monthly counts, when estimated.
+    dispersion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +93,12 @@ class Finding:
         numerator: Count behind a rate or proportion, if any.
         denominator: Denominator behind a rate or proportion, if any.
         rate: Rate per ``rate_per`` of the denominator population, if computed.
+        rate_unit: The rate's unit in words (``per 1,000 households``); rates in different units never mix.
+        rate_low: Lower bound of the exact (Garwood) 95% interval of the rate.
+        rate_high: Upper bound of that interval.
         small_number: True when a public edition must suppress this count.
-        emerging: True for a significant rise or a control-chart signal in the latest quarter.
+        emerging: True for a change in the unwanted direction that is significant after BH adjustment (control-chart
+            signals are screening flags and do not make a finding emerging).
         series: Monthly values ``[(YYYY-MM, value), ...]`` behind the finding, for charts.
         sources: Provenance: which sources, agencies and files the rows came from.
         extra: Topic-specific detail (breakdowns, forecasts, hotspot tables) as plain JSON-able values.
@@ -108,6 +124,11 @@ class Finding:
     denominator: float | None = None
     rate: float | None = None
     rate_per: int | None = None
+    #: The rate's unit in words, e.g. ``per 1,000 residents`` or ``per 1,000 households``.
+    rate_unit: str = ""
+    #: Exact (Garwood) 95% interval of the rate.
+    rate_low: float | None = None
+    rate_high: float | None = None
     small_number: bool = False
     emerging: bool = False
     series: list[tuple[str, float]] = field(default_factory=list)

@@ -132,6 +132,7 @@ def control_chart(
     months: Sequence[str],
     chart: Literal["auto", "c", "xmr"] = "auto",
     baseline_months: int | None = None,
+    exposure_days: Sequence[float] | None = None,
 ) -> ControlChart:
     """Build a control chart for a monthly series and find its signals.
 
@@ -139,8 +140,10 @@ def control_chart(
         values: Monthly values (counts for a c-chart), in month order.
         months: The months, ``YYYY-MM``, same length as ``values``.
         chart: ``auto`` applies the rule in the module docstring; ``c`` or ``xmr`` forces a chart.
-        baseline_months: Compute the limits from the first this many points only (e.g. a settled year before a
-            change); None uses all points.
+        baseline_months: Compute the limits from the first this many points only (e.g. the months before the
+            period judged, so that the period cannot move its own limits); None uses all points.
+        exposure_days: Days in each month: the chart is chosen on the counts, then drawn on counts scaled to an
+            average month (365.25/12 days), so that February's three fewer days do not look like a fall.
 
     Raises:
         AnalysisError: If there are fewer than two points (or baseline points), or a forced c-chart is given
@@ -159,7 +162,7 @@ def control_chart(
     if chart == "auto":
         chart_name, reason = _choose_chart(limit_values)
     elif chart == "c":
-        if not _is_counts(series):
+        if not _is_counts(series) and exposure_days is None:
             raise AnalysisError("A c-chart needs whole counts; use an XmR chart for rates or proportions.")
         chart_name, reason = "c-chart", "c-chart as requested."
     elif chart == "xmr":
@@ -167,6 +170,12 @@ def control_chart(
     else:
         raise ValueError(f"unknown chart {chart!r}")
 
+    if exposure_days is not None:
+        if len(exposure_days) != len(series):
+            raise ValueError("exposure_days must give one value per month")
+        series = series * (365.25 / 12) / np.asarray(exposure_days, dtype=float)
+        limit_values = series[:n_limit]
+        reason += " Counts are scaled to an average-length month (days in month)."
     centre = float(limit_values.mean())
     mean_moving_range = float(np.abs(np.diff(limit_values)).mean())
     sigma = math.sqrt(centre) if chart_name == "c-chart" else mean_moving_range / _D2

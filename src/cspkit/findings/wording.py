@@ -39,6 +39,12 @@ def _amount(value: float, unit: str) -> str:
     return f"{format_number(value)} {unit}"
 
 
+def _level(level: float) -> str:
+    """``0.9966`` -> ``99.7%``; never rounds up to 100%."""
+    shown = math.floor(level * 1000) / 10
+    return f"{shown:.1f}%" if shown != round(shown) else f"{shown:.0f}%"
+
+
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -64,6 +70,13 @@ def _details(change: Change, unit: str, small: bool) -> str:
             parts.append(f"95% CI {change.ci_low:.2f}–{change.ci_high:.2f}")
         elif change.ci_low is not None:
             parts.append(f"95% CI from {change.ci_low:.2f}")
+        if change.ci_adjusted_level is not None and change.ci_adjusted_low is not None:
+            # the interval that matches the verdict: adjusted for the indicators judged together
+            high = f"–{change.ci_adjusted_high:.2f}" if change.ci_adjusted_high is not None else " upwards"
+            parts.append(
+                f"{_level(change.ci_adjusted_level)} CI adjusted for multiple comparisons "
+                f"{change.ci_adjusted_low:.2f}{high}"
+            )
     elif change.ci_low is not None and change.ci_high is not None:
         parts.append(f"95% CI for the difference {format_number(change.ci_low)} to {format_number(change.ci_high)}")
     return ", ".join(parts)

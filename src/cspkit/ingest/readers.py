@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import shutil
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from cspkit.errors import InputFileError
 
-__all__ = ["InputFile", "Skipped", "discover", "file_hash", "read_header", "sniff_text"]
+__all__ = ["FileScan", "InputFile", "Skipped", "discover", "file_hash", "read_header", "scan_file", "sniff_text"]
 
 DATA_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".parquet"}
 _POLICE_NAME = re.compile(r"^(\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-(?P<kind>street|outcomes|stop-and-search)\.csv$")
@@ -66,20 +67,55 @@ def _classify(path: Path, display: str) -> InputFile | Skipped:
     return InputFile(path, display, m.group("force") if m else None, m.group("kind") if m else None)
 
 
+#: Bounds on what a zip archive may extract to (a 2 MB archive can hold terabytes of zeros). Members are
+#: extracted and loaded one at a time, each removed once loaded, so the bound per member is what fills the disk.
+ZIP_MAX_ENTRIES = 100_000
+ZIP_MAX_MEMBER_BYTES = 20 * 1024**3  # 20 GiB: far above any partner or data.police.uk file
+ZIP_MAX_TOTAL_BYTES = 200 * 1024**3
+ZIP_MAX_RATIO = 200  # CSV compresses 5-20 times; 200 is a bomb, not a spreadsheet
+ZIP_RATIO_FROM_BYTES = 16 * 1024**2  # small members may compress better; the ratio applies above 16 MiB
+
+
+def _kind_of(path: Path) -> str | None:
+    """What a path that is not a regular file or a folder is, or None when it is one of those (symlinks
+    followed)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def discover(paths: list[Path], scratch: Path) -> Iterator[InputFile | Skipped]:
     """Yield every input file behind ``paths`` (files, folders, zip archives), in a stable order.
 
-    Zip members are extracted one at a time into ``scratch`` (a temporary folder the caller removes).
+    Zip members are extracted one at a time into ``scratch`` (a temporary folder the caller removes). Named pipes,
+    devices and sockets are refused (reading one could wait for ever); inside a folder they are skipped with a note.
 
     Raises:
-        InputFileError: A path does not exist, or an archive is unreadable or truncated.
+        InputFileError: A path does not exist or is not a regular file, or an archive is unreadable, truncated or
+            larger than its bounds.
     """
     for path in paths:
         if not path.exists():
             raise InputFileError(f"{path}: no such file or folder.")
+        kind = _kind_of(path)
+        if kind is not None:
+            raise InputFileError(f"{path}: {kind}, not a file that can be loaded; nothing was loaded from it.")
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.suffix.lower() == ".zip":
+            for child in sorted(p for p in path.rglob("*") if not p.is_dir()):
+                kind = _kind_of(child)
+                if kind is not None:
+                    yield Skipped(str(child), f"{kind}, not a file that can be loaded")
+                elif child.suffix.lower() == ".zip":
                     yield from _zip_members(child, scratch, str(child))
                 else:
                     yield _classify(child, str(child))
@@ -97,17 +133,21 @@ def _zip_members(archive: Path, scratch: Path, display: str) -> Iterator[InputFi
             f"{display}: not a readable zip archive ({exc}); it may be truncated. Nothing from it was loaded."
         ) from None
     with zf:
-        names = sorted(n for n in zf.namelist() if not n.endswith("/"))
-        for i, name in enumerate(names):
+        _check_zip_bounds(zf, display)
+        infos = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
+        for i, info in enumerate(infos):
+            name = info.filename
             member_display = f"{display}:{name}"
             classified = _classify(Path(name), member_display)
             if isinstance(classified, Skipped):
                 yield classified
                 continue
-            target = scratch / f"zip{i}" / Path(name).name
+            # a short name on disk (a member's own name may be longer than the file system allows); the user sees
+            # the member's name
+            target = scratch / f"zip{i}" / f"member{Path(name).suffix.lower()}"
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # inside a 0700 scratch folder
             try:
-                with zf.open(name) as src, target.open("wb") as dst:
+                with zf.open(info) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, length=1 << 20)
             except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
                 raise InputFileError(
@@ -115,6 +155,35 @@ def _zip_members(archive: Path, scratch: Path, display: str) -> Iterator[InputFi
                     "truncated. Files of the archive loaded before this one were kept; nothing of this one was."
                 ) from None
             yield InputFile(target, member_display, classified.force, classified.police_kind)
+
+
+def _check_zip_bounds(zf: zipfile.ZipFile, display: str) -> None:
+    """Refuse an archive whose members would extract to more than the bounds allow (before writing anything).
+
+    The sizes are those the archive declares; Python's zipfile never reads a member past its declared size, so an
+    archive cannot extract to more than it declares.
+    """
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > ZIP_MAX_ENTRIES:
+        raise InputFileError(
+            f"{display}: the archive holds {len(infos):,} files, more than the {ZIP_MAX_ENTRIES:,} allowed; "
+            "split it into smaller archives. Nothing from it was loaded."
+        )
+    total = sum(i.file_size for i in infos)
+    if total > ZIP_MAX_TOTAL_BYTES:
+        raise InputFileError(
+            f"{display}: the archive would extract to {total / 1024**3:,.1f} GiB, more than the "
+            f"{ZIP_MAX_TOTAL_BYTES / 1024**3:,.0f} GiB allowed. Nothing from it was loaded."
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > ZIP_MAX_MEMBER_BYTES or (info.file_size > ZIP_RATIO_FROM_BYTES and ratio > ZIP_MAX_RATIO):
+            raise InputFileError(
+                f"{display}: the member {info.filename} would extract to {info.file_size / 1024**2:,.0f} MiB from "
+                f"{info.compress_size / 1024**2:,.1f} MiB (a ratio of {ratio:,.0f} to 1; at most "
+                f"{ZIP_MAX_RATIO} to 1 and {ZIP_MAX_MEMBER_BYTES / 1024**3:,.0f} GiB per file are allowed). This "
+                "looks like a zip bomb, not a data file. Nothing from the archive was loaded."
+            )
 
 
 def zlib_error() -> type[Exception]:
@@ -130,6 +199,49 @@ def file_hash(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one read of a file's bytes tells: its hash and its line endings.
+
+    Attributes:
+        sha256: SHA-256 of the bytes (the same content loaded twice is a no-op).
+        newlines: LF characters in the file.
+        crlf: Those of them preceded by CR (CR LF line endings).
+        open_last: The last line has no newline.
+    """
+
+    sha256: str
+    newlines: int
+    crlf: int
+    open_last: bool
+
+    @property
+    def lines(self) -> int:
+        """Physical lines: newline characters, plus one for a last line without one."""
+        return self.newlines + self.open_last
+
+    @property
+    def mixed_newlines(self) -> bool:
+        """Some lines end in CR LF and others in LF (DuckDB's strict CSV reader refuses such a file)."""
+        return 0 < self.crlf < self.newlines
+
+
+def scan_file(path: Path) -> FileScan:
+    """Hash, line count and line endings of a file in one read (1 MB blocks stay in the CPU cache)."""
+    digest = hashlib.sha256()
+    newlines = crlf = 0
+    last = b"\n"
+    previous_cr = False
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            newlines += block.count(b"\n")
+            crlf += block.count(b"\r\n") + (previous_cr and block[:1] == b"\n")  # a CR LF split by the block
+            previous_cr = block[-1:] == b"\r"
+            last = block[-1:]
+    return FileScan(digest.hexdigest(), newlines, crlf, last != b"\n")
 
 
 @dataclass(frozen=True)
@@ -169,7 +281,10 @@ def sniff_text(path: Path, display: str) -> TextFormat:
                 raise InputFileError(
                     f"{display}: the text is neither UTF-8 nor Windows-1252; save it as UTF-8 CSV and try again."
                 ) from None
-    first_line = text.splitlines()[0] if text.splitlines() else ""
+    lines = text.splitlines()
+    first_line = lines[0] if lines else ""
+    if len(lines) == 1 and len(head) == sample:  # the header is longer than the sample: read the whole line
+        first_line = _first_line(path, encoding)
     if not first_line.strip():
         raise InputFileError(f"{display}: the first line is blank; expected a header row.")
     delimiter = max([",", ";", "\t", "|"], key=first_line.count)
@@ -180,6 +295,16 @@ def sniff_text(path: Path, display: str) -> TextFormat:
     if not any(header):
         raise InputFileError(f"{display}: the header row is empty.")
     return TextFormat(encoding, delimiter, header)
+
+
+#: The longest header line read (16 MiB: about a million columns).
+MAX_HEADER_BYTES = 1 << 24
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with path.open("rb") as fh:
+        raw = fh.readline(MAX_HEADER_BYTES)
+    return raw.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace").rstrip("\r\n")
 
 
 def transcode_to_utf8(path: Path, target: Path) -> Path:
@@ -235,3 +360,16 @@ def xlsx_to_csv(path: Path, display: str, target: Path, sheet: str | None = None
 def read_header(path: Path, display: str) -> list[str]:
     """The header of a text file (see :func:`sniff_text`)."""
     return sniff_text(path, display).header
+
+
+def normalise_newlines(path: Path, target: Path) -> Path:
+    """Rewrite a file whose lines end partly in CR LF and partly in LF with LF endings only (same lines, so line
+    numbers are unchanged; a CR LF inside a quoted value becomes LF)."""
+    with path.open("rb") as src, target.open("wb") as dst:
+        carry = b""
+        for block in iter(lambda: src.read(1 << 20), b""):
+            block = carry + block
+            carry = b"\r" if block.endswith(b"\r") else b""
+            dst.write(block[: len(block) - len(carry)].replace(b"\r\n", b"\n"))
+        dst.write(carry)
+    return target

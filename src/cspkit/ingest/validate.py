@@ -81,8 +81,8 @@ class ColumnSql:
     """The SQL for one column.
 
     Attributes:
-        raw: Expression of the trimmed raw text (NULL when blank).
-        parsed: Expression of the parsed value (NULL when blank or invalid).
+        raw: Expression of the trimmed raw text (NULL when blank), over the source text.
+        parsed: Expression of the parsed value (NULL when blank or invalid), over the trimmed text.
         checks: (condition, reason code) pairs, in order; a true condition rejects the row.
     """
 
@@ -92,64 +92,92 @@ class ColumnSql:
     checks: list[tuple[str, str]]
 
 
-def column_sql(column: Column, source_expr: str, today_sql: str) -> ColumnSql:
-    """Parser and checks of one column, reading the text expression ``source_expr``."""
-    raw = f"NULLIF(trim({source_expr}), '')"
+def trimmed_sql(source_expr: str) -> str:
+    """The text with surrounding spaces removed, NULL when blank.
+
+    Only values that need it are trimmed: ``trim`` copies every value it touches, and most values (nearly every
+    value of a data.police.uk file) have no surrounding space, so they pass through as they are.
+    """
+    src = source_expr
+    # trim removes Unicode space separators (\p{Zs}); beyond ' ' they are non-ASCII, so the regex runs only on
+    # values with a non-ASCII character (strlen counts bytes, length characters)
+    unicode_space = f"(strlen({src}) <> length({src}) AND regexp_matches({src}, '^\\p{{Zs}}|\\p{{Zs}}$'))"
+    needs = f"{src} = '' OR starts_with({src}, ' ') OR ends_with({src}, ' ') OR {unicode_space}"
+    return f"CASE WHEN {needs} THEN NULLIF(trim({src}), '') ELSE {src} END"
+
+
+def column_sql(
+    column: Column, source_expr: str, today_sql: str, *, raw_ref: str | None = None, parsed_ref: str | None = None
+) -> ColumnSql:
+    """Parser and checks of one column, reading the text expression ``source_expr``.
+
+    Layered use (how the loader streams a file once): select ``raw`` as a column of one layer, then ``parsed`` over
+    it in the next (pass the first column's name as ``raw_ref``), then the checks over both (``raw_ref`` and
+    ``parsed_ref``), so each value is trimmed and parsed once however many checks read it. Without the refs every
+    expression is written in full over ``source_expr``.
+    """
+    raw = trimmed_sql(source_expr)
+    r = raw_ref or raw
     checks: list[tuple[str, str]] = []
     if (column.required and not column.blank_ok) or column.name in ("month",):
-        checks.append((f"{raw} IS NULL", "missing_value"))
+        checks.append((f"{r} IS NULL", "missing_value"))
     kind = column.kind
-    parsed = raw
+    parsed = r
     if kind in ("date", "datetime", "dob"):
         formats = _DATETIME_FORMATS if kind == "datetime" else _DATE_FORMATS
-        shaped = f"regexp_full_match({raw}, '{_DATE_SHAPE}') AND strpos({raw}, '0000') = 0"
-        parsed = f"CASE WHEN {shaped} THEN try_strptime({raw}, {formats}) END"
+        shaped = f"regexp_full_match({r}, '{_DATE_SHAPE}') AND strpos({r}, '0000') = 0"
+        parsed = f"CASE WHEN {shaped} THEN try_strptime({r}, {formats}) END"
         if kind == "date":
             parsed = f"CAST({parsed} AS DATE)"
         if kind != "dob":  # an unreadable date of birth becomes a missing token, not a lost incident
-            checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_date"))
+            checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_date"))
             if not column.future_ok:
                 checks.append((f"{parsed} > {today_sql}", "future_date"))
     elif kind == "month":
-        parsed = f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}-\\d{{2}}') THEN {raw} END"
-        valid = f"try_strptime({raw} || '-01', '%Y-%m-%d')"
-        checks.append((f"{raw} IS NOT NULL AND ({parsed} IS NULL OR {valid} IS NULL)", "bad_date"))
+        parsed = f"CASE WHEN regexp_full_match({r}, '\\d{{4}}-\\d{{2}}') THEN {r} END"
+        valid = f"try_strptime({r} || '-01', '%Y-%m-%d')"
+        checks.append((f"{r} IS NOT NULL AND ({parsed} IS NULL OR {valid} IS NULL)", "bad_date"))
         checks.append((f"{valid} > {today_sql}", "future_date"))
     elif kind == "year":
-        parsed = f"CASE WHEN regexp_full_match({raw}, '\\d{{4}}([-/]\\d{{2}})?') THEN replace({raw}, '/', '-') END"
-        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_year"))
+        parsed = f"CASE WHEN regexp_full_match({r}, '\\d{{4}}([-/]\\d{{2}})?') THEN replace({r}, '/', '-') END"
+        checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_year"))
     elif kind == "category":
-        norm = _norm_value_sql(raw)
+        norm = _norm_value_sql(r)
         cases = [f"WHEN {sql_str(_norm_value(v))} THEN {sql_str(v)}" for v in column.allowed]
         cases += [f"WHEN {sql_str(a)} THEN {sql_str(v)}" for a, v in VALUE_ALIASES.items() if v in column.allowed]
-        parsed = f"CASE {norm} {' '.join(cases)} END"
-        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_category"))
+        # A value written exactly as allowed (every row of a data.police.uk file) skips the regex normalisation.
+        first: dict[str, str] = {}
+        for v in column.allowed:
+            first.setdefault(_norm_value(v), v)  # CASE takes the first allowed value of each normal form
+        exact = " ".join(f"WHEN {sql_str(v)} THEN {sql_str(first[_norm_value(v)])}" for v in column.allowed)
+        parsed = f"CASE {r} {exact} ELSE CASE {norm} {' '.join(cases)} END END"
+        checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_category"))
     elif kind == "list":
         allowed = "[" + ", ".join(sql_str(_norm_value(v)) for v in column.allowed) + "]"
-        normalised = f"list_transform(string_split({raw}, ';'), lambda x: {_norm_value_sql('x')})"
+        normalised = f"list_transform(string_split({r}, ';'), lambda x: {_norm_value_sql('x')})"
         items = f"list_filter({normalised}, lambda x: x <> '')"
         parsed = items
         checks.append(
             (
-                f"{raw} IS NOT NULL AND len(list_filter({items}, lambda x: NOT list_contains({allowed}, x))) > 0",
+                f"{r} IS NOT NULL AND len(list_filter({items}, lambda x: NOT list_contains({allowed}, x))) > 0",
                 "bad_category",
             )
         )
     elif kind == "lsoa":
-        parsed = f"upper({raw})"
-        checks.append((f"{raw} IS NOT NULL AND NOT regexp_full_match(upper({raw}), '[EW]01\\d{{6}}')", "bad_lsoa"))
+        parsed = f"upper({r})"
+        checks.append((f"{r} IS NOT NULL AND NOT regexp_full_match(upper({r}), '[EW]01\\d{{6}}')", "bad_lsoa"))
     elif kind == "area":
-        parsed = f"upper({raw})"
-        checks.append((f"{raw} IS NOT NULL AND NOT regexp_full_match(upper({raw}), '[EWSN]\\d{{8}}')", "bad_area_code"))
+        parsed = f"upper({r})"
+        checks.append((f"{r} IS NOT NULL AND NOT regexp_full_match(upper({r}), '[EWSN]\\d{{8}}')", "bad_area_code"))
     elif kind in ("int", "float", "longitude", "latitude"):
-        text = raw
+        text = r
         if kind == "float" and column.maximum is not None and column.maximum <= 1:
             # a share may be written as a percentage: "35%" -> 0.35
-            share = f"CAST(try_cast(rtrim({raw}, '%') AS DOUBLE) / 100 AS VARCHAR)"
-            text = f"CASE WHEN {raw} LIKE '%\\%' ESCAPE '\\' THEN {share} ELSE {raw} END"
+            share = f"CAST(try_cast(rtrim({r}, '%') AS DOUBLE) / 100 AS VARCHAR)"
+            text = f"CASE WHEN {r} LIKE '%\\%' ESCAPE '\\' THEN {share} ELSE {r} END"
         sql_type = "BIGINT" if kind == "int" else "DOUBLE"
         parsed = f"try_cast(replace({text}, ',', '') AS {sql_type})" if kind == "int" else f"try_cast({text} AS DOUBLE)"
-        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_number"))
+        checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_number"))
         if kind == "longitude":
             checks.append((f"{parsed} NOT BETWEEN {UK_LON[0]} AND {UK_LON[1]}", "bad_coordinates"))
         elif kind == "latitude":
@@ -160,12 +188,15 @@ def column_sql(column: Column, source_expr: str, today_sql: str) -> ColumnSql:
             if column.maximum is not None:
                 checks.append((f"{parsed} > {column.maximum}", "out_of_range"))
     elif kind == "bool":
-        low = f"lower({raw})"
+        low = f"lower({r})"
         parsed = (
             f"CASE WHEN {low} IN ('yes', 'y', 'true', 't', '1') THEN true "
             f"WHEN {low} IN ('no', 'n', 'false', 'f', '0') THEN false END"
         )
-        checks.append((f"{raw} IS NOT NULL AND {parsed} IS NULL", "bad_bool"))
+        checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_bool"))
+    if parsed_ref is not None and parsed != r:
+        # checks read the parsed value from the layer below rather than parsing it again
+        checks = [(condition.replace(parsed, parsed_ref), reason) for condition, reason in checks]
     return ColumnSql(column, raw, parsed, checks)
 
 

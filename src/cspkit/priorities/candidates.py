@@ -142,6 +142,13 @@ def assemble_candidates(
     def per_1000(value: float | None) -> float | None:
         return value / population * 1000 if (value is not None and population) else None
 
+    def per_resident(f: Finding) -> float | None:
+        """The volume criterion compares rates per 1,000 residents: a rate in another unit (burglary per 1,000
+        households, MARAC per 10,000 women) is recomputed per resident, never read as if it were one."""
+        if f.rate is not None and f.rate_unit == "per 1,000 residents":
+            return f.rate
+        return per_1000(f.value)
+
     crime_types = [
         f for f in fs.findings if f.id.startswith("crime.") and f.id.count(".") == 2 and f.id.endswith(".count")
     ]
@@ -156,7 +163,7 @@ def assemble_candidates(
                 key=key,
                 label=crime_type,
                 count=f.value,
-                rate=f.rate,
+                rate=per_resident(f),
                 change=f.change,
                 harm_rate=per_1000(f.value * weight) if (f.value is not None and weight is not None) else None,
                 public_concern_share=concern(key),
@@ -185,7 +192,7 @@ def assemble_candidates(
             count_for_harm = crimes.value if crimes is not None and crimes.value is not None else count
         else:
             count_for_harm = count
-        rate = volume.rate if volume.rate is not None else per_1000(count)
+        rate = per_resident(volume)
         out.append(
             CandidateEvidence(
                 key=key,
@@ -223,7 +230,7 @@ def assemble_candidates(
                 key=key,
                 label=str(spec.get("label", key)),
                 count=found.value,
-                rate=found.rate if found.rate is not None else per_1000(found.value),
+                rate=per_resident(found),
                 change=found.change,
                 public_concern_share=concern(key),
                 finding_ids={
@@ -234,4 +241,35 @@ def assemble_candidates(
                 },
             )
         )
+    return _with_overlaps(out, fs)
+
+
+#: Candidates whose events are also counted in another candidate (shown beside the score, so harm is not read twice).
+OVERLAPS = {
+    "domestic_abuse": ("violence_and_sexual_offences", "da.crimes"),
+    "sexual_violence": ("violence_and_sexual_offences", "sv.partner.count"),
+}
+
+
+def _with_overlaps(candidates: list[CandidateEvidence], fs: FindingSet) -> list[CandidateEvidence]:
+    """Name the overlap between nested candidates (domestic abuse and sexual violence sit largely inside police
+    'violence and sexual offences'): the board sees that their scores share the same harm, not two harms."""
+    from dataclasses import replace
+
+    keys = {c.key: c for c in candidates}
+    out = []
+    for c in candidates:
+        notes = []
+        if c.key in OVERLAPS and OVERLAPS[c.key][0] in keys:
+            wider, finding_id = OVERLAPS[c.key]
+            part = fs.get(finding_id)
+            amount = f" ({part.value:,.0f} in the period)" if part is not None and part.value is not None else ""
+            notes.append(
+                f"overlaps {keys[wider].label}: its police-recorded crimes{amount} are also counted there, so the two "
+                "scores share harm and should not be added"
+            )
+        nested = [keys[k].label for k in keys if k in OVERLAPS and OVERLAPS[k][0] == c.key]
+        if nested:
+            notes.append(f"contains much of {', '.join(nested)}: the scores share harm and should not be added")
+        out.append(replace(c, overrides=[*c.overrides, *notes]) if notes else c)
     return out

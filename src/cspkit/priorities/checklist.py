@@ -8,8 +8,8 @@ id   requirement                                            what is checked
 ===  =====================================================  ======================================================
 R1   levels and patterns of crime, disorder and ASB         all-crime finding with its monthly series, ward
                                                             findings, an ASB finding
-R2   the same for substance misuse                          a drugs finding; treatment (NDTMS) data is not yet a
-                                                            data contract, so at best "partial"
+R2   the same for substance misuse                          a drugs finding and the treatment findings
+                                                            (substance_misuse, NDTMS-style); police only: partial
 R3   the same for reoffending                               a proven-reoffending or IOM cohort finding
 R4   change since the previous assessment                   compared findings carry a significance test
 R5   why it changed                                         an analyst's ``narrative/<section>.md`` for each
@@ -158,17 +158,19 @@ def _r1(fs: FindingSet) -> tuple[Status, str, str]:
 
 def _r2(fs: FindingSet) -> tuple[Status, str, str]:
     drugs = fs.get("crime.drugs.count")
-    need = (
-        "Drug and alcohol treatment data (NDTMS) is not yet a cspkit data contract: add treatment and "
-        "alcohol-related indicators to the narrative by hand."
+    treatment = fs.get("substance.in_treatment")
+    need = "Load the drug and alcohol treatment extract (the substance_misuse contract, NDTMS-style counts)."
+    police = (
+        f"crime.drugs.count ({format_number(drugs.value)} in {fs.period.label})"
+        if drugs is not None and drugs.value is not None
+        else ""
     )
-    if drugs is None or drugs.value is None:
+    if treatment is not None and treatment.value is not None:
+        parts = [p for p in (police, f"substance.* ({format_number(treatment.value)} adults in treatment)") if p]
+        return "present", "; ".join(parts) + ".", ""
+    if not police:
         return "missing", "No drugs finding (crime.drugs.count).", "Load data.police.uk street files. " + need
-    return (
-        "partial",
-        f"Police-recorded drug offences only (crime.drugs.count: {format_number(drugs.value)} in {fs.period.label}).",
-        need,
-    )
+    return "partial", f"Police-recorded drug offences only ({police}).", need
 
 
 def _r3(fs: FindingSet) -> tuple[Status, str, str]:

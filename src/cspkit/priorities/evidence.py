@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cspkit.errors import AnalysisError
-from cspkit.findings.model import Change
+from cspkit.findings.model import Change, Direction
 from cspkit.priorities.judgements import JudgementStore
 from cspkit.priorities.matrix import CandidateInputs, Criterion, EvidenceValue, Matrix
 
-__all__ = ["RULES", "CandidateEvidence", "build_inputs", "percentile_rank"]
+__all__ = ["RULES", "CandidateEvidence", "build_inputs", "percentile_rank", "resample_evidence"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,45 @@ class CandidateEvidence:
         for name in fields:
             ids.extend(self.finding_ids.get(name, []))
         return list(dict.fromkeys(ids))
+
+
+def resample_evidence(candidates: Sequence[CandidateEvidence], rng: Any) -> list[CandidateEvidence]:
+    """One redraw of the evidence within its uncertainty, for the sensitivity analysis.
+
+    * Volume and harm rates are multiplied by one gamma factor per candidate with mean 1 and variance
+      ``φ / count`` (``φ`` the over-dispersion its change test estimated, at least 1): the sampling noise of
+      a count of that size.
+    * A trend verdict is redrawn as a replicate of its test would come out: ``log RR*`` from a normal around the
+      estimate with the standard error implied by its 95% interval, called significant when it clears the
+      multiplicity-adjusted critical value the finding was judged at.
+    * Shares (repeat victims, high risk, public concern) and judgements are kept as measured.
+    """
+
+    from scipy import stats as st
+
+    out = []
+    for c in candidates:
+        changes: dict[str, Any] = {}
+        count = c.count or 0.0
+        if count > 0:
+            phi = max(1.0, c.change.dispersion or 1.0) if c.change is not None else 1.0
+            factor = float(rng.gamma(count / phi, phi / count))
+            changes.update(
+                rate=c.rate * factor if c.rate is not None else None,
+                harm_rate=c.harm_rate * factor if c.harm_rate is not None else None,
+                count=count * factor,
+            )
+        ch = c.change
+        if ch is not None and ch.rate_ratio and ch.ci_low and ch.ci_high and ch.p_value is not None:
+            se = (math.log(ch.ci_high) - math.log(ch.ci_low)) / (2 * st.norm.ppf(0.5 + ch.ci_level / 2))
+            level = ch.ci_adjusted_level or (1 - 0.05)
+            critical = float(st.norm.ppf(0.5 + level / 2))
+            draw = float(rng.normal(math.log(ch.rate_ratio), se))
+            significant = se > 0 and abs(draw) / se > critical
+            direction: Direction = ("up" if draw > 0 else "down") if significant else "none"
+            changes["change"] = replace(ch, significant=significant, direction=direction, rate_ratio=math.exp(draw))
+        out.append(replace(c, **changes) if changes else c)
+    return out
 
 
 Rule = Callable[[Criterion, CandidateEvidence, Sequence[CandidateEvidence]], EvidenceValue | None]

@@ -23,8 +23,8 @@ RAG rule (:data:`RAG_RULE`), judged on the quarter for movement and on the year 
 * **grey**: the finding has no value for the quarter (no data);
 * **red**: a significant move the wrong way against the same quarter last year (after multiple-comparison
   adjustment), or a target missed by more than its tolerance;
-* **amber**: a move the wrong way that is not significant, a control-chart signal the wrong way in one of the
-  quarter's months, or a target missed within its tolerance;
+* **amber**: a control-chart signal the wrong way in one of the quarter's months, or a target missed within its
+  tolerance (a move that is not significant is not rated: it is noise until a test or a chart says otherwise);
 * **green**: otherwise.
 
 A yearly target for a count is pro-rated to the months of the year to date (``target x months / 12``); for a
@@ -66,8 +66,8 @@ GoodWay = Literal["down", "up"]
 
 RAG_RULE = (
     "Red: a significant move the wrong way against the same quarter last year, or a target missed by more than "
-    "its tolerance. Amber: a move the wrong way that is not significant, a control-chart signal the wrong way in "
-    "the quarter, or a target missed within its tolerance. Green: otherwise. Grey: no data for the quarter. "
+    "its tolerance. Amber: a control-chart signal the wrong way in the quarter, or a target missed within its "
+    "tolerance. Green: otherwise (a move that is not significant is not rated). Grey: no data for the quarter. "
     "Targets are judged on the year to date."
 )
 
@@ -387,10 +387,8 @@ def rag_status(
             red.append(f"a significant {wrong} on the same quarter last year, the wrong way")
         else:
             green.append(f"a significant {'fall' if wrong == 'rise' else 'rise'} on the same quarter last year")
-    elif change is not None and _wrong_way(good, change.absolute):
-        amber.append(f"a {wrong} on the same quarter last year that is not statistically significant")
-    elif change is not None:
-        green.append("no move the wrong way on the same quarter last year")
+    elif change is not None:  # noise is never rated: a move that is not significant is no change
+        green.append("no significant change on the same quarter last year")
     else:
         green.append("no comparison with the same quarter last year")
     spc = quarter.spc if quarter.spc is not None and quarter.spc.month in quarter_months else None

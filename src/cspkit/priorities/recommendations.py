@@ -26,6 +26,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ class NewRecommendation:
         finding_ids: The findings cited.
         recommended: False when the priority is no longer recommended (the entry is kept and flagged).
         edited: True when the analyst's text differs from the current draft.
+        target: A measurable target with its baseline from the findings.
+        review: When the board reviews progress (ISO date).
     """
 
     ref: str
@@ -115,6 +118,8 @@ class NewRecommendation:
     finding_ids: list[str] = field(default_factory=list)
     recommended: bool = True
     edited: bool = False
+    target: str = ""
+    review: str = ""
 
     @property
     def flag(self) -> str:
@@ -134,6 +139,8 @@ class NewRecommendation:
             "finding_ids": list(self.finding_ids),
             "recommended": self.recommended,
             "edited": self.edited,
+            "target": self.target,
+            "review": self.review,
             "flag": self.flag,
         }
 
@@ -179,19 +186,61 @@ def suggested_owner(priority: str) -> str:
     return OWNERS.get(priority, _POLICE_DEFAULT)
 
 
-def _action(label: str, key: str, rising: bool, band: str | None) -> str:
-    subject = label[:1].lower() + label[1:]
-    if rising:
-        why = "the evidence shows a significant rise"
-    elif band:
-        why = f"it scored in the '{band}' band of the scoring matrix"
-    else:
-        why = "it scored highly"
-    focus = f", with a focus on {_FOCUS[key]}" if key in _FOCUS else ""
+def _review_date(period_last: str, months: int = 6) -> str:
+    """The last day of the month ``months`` after the period's last month (the half-year review)."""
+    year, month = (int(x) for x in period_last.split("-"))
+    index = year * 12 + month - 1 + months + 1  # the month after the review month
+    first_after = date(index // 12, index % 12 + 1, 1)
+    return (first_after - timedelta(days=1)).isoformat()
+
+
+def _target(fs: FindingSet, key: str, ids: list[str]) -> tuple[str, bool]:
+    """A measurable target with its baseline, and whether the main measure rose significantly."""
+    volume = fs.get(ids[0]) if ids else None
+    share = next((f for fid in ids[1:] if (f := fs.get(fid)) is not None and f.unit == "proportion"), None)
+    if key == "domestic_abuse" and share is not None and share.value is not None:
+        # more reporting is not the target: fewer victims harmed again is
+        goal = max(share.value - 0.03, 0.0)
+        base = f" ({share.numerator:,.0f} of {share.denominator:,.0f})" if share.denominator else ""
+        return (
+            f"Repeat victims down from {share.value:.0%}{base} to {goal:.0%} or less ({share.id}); reporting "
+            "itself is not targeted.",
+            False,
+        )
+    if volume is None or volume.value is None:
+        return "A local performance indicator, to be agreed by the board with its baseline.", False
+    c = volume.change
+    rising = c is not None and c.significant and c.direction == "up"
+    if rising and volume.baseline is not None:
+        return (
+            f"{volume.title}: back from {volume.value:,.0f} to the level before the rise, {volume.baseline:,.0f} or "
+            f"fewer in 12 months ({volume.id}).",
+            True,
+        )
+    goal = volume.value * 0.95
     return (
-        f"The partnership may wish to adopt {subject} as a priority, since {why}: agree a delivery plan to "
-        f"understand the causes and reduce the harm{focus}, and monitor progress quarterly against a local "
-        "performance indicator."
+        f"{volume.title}: 5% fewer, from {volume.value:,.0f} to {goal:,.0f} or fewer in 12 months ({volume.id}).",
+        False,
+    )
+
+
+def _why_anyway(row: Any) -> str:
+    """Why a priority without a significant rise matters: the criteria it scores highest on."""
+    cells = sorted((c for c in row.criteria if c.score is not None and c.weight), key=lambda c: -(c.score or 0))
+    named = [c.label.lower() for c in cells[:2]]
+    return " and ".join(named) if named else "its score"
+
+
+def _action(label: str, key: str, rising: bool, row: Any) -> str:
+    subject = label[:1].lower() + label[1:]
+    focus = f" Focus on {_FOCUS[key]}." if key in _FOCUS else ""
+    if key == "domestic_abuse":  # more reporting is welcome; fewer victims harmed again is the aim
+        return f"Cut repeat victimisation from domestic abuse while keeping reporting up.{focus}"
+    if rising:
+        return f"Reverse the significant rise in {subject}: find what drove it, and act where it rose most.{focus}"
+    return (
+        f"Reduce the harm of {subject}: it shows no significant change, but it matters because of its "
+        f"{_why_anyway(row)}.{focus}"
     )
 
 
@@ -207,8 +256,10 @@ def draft_recommendations(priorities: PriorityResult, fs: FindingSet) -> list[Ne
             wanted = candidate.ids_for("count", "change", "repeat_share", "high_risk_share")
             ids = [fid for fid in wanted if fs.get(fid) is not None]
         evidence = [s for s in dict.fromkeys(f.sentence for f in (fs.require(fid) for fid in ids)) if s]
-        change = candidate.change if candidate is not None else None
-        rising = change is not None and change.significant and change.direction == "up"
+        target, rising = _target(fs, key, ids)
+        if not ids and candidate is not None:
+            change = candidate.change
+            rising = change is not None and change.significant and change.direction == "up"
         scores: dict[str, Any] = {
             "matrix": priorities.matrix.name,
             "total": row.total,
@@ -232,10 +283,12 @@ def draft_recommendations(priorities: PriorityResult, fs: FindingSet) -> list[Ne
                 priority=key,
                 label=row.label,
                 evidence=evidence,
-                action=_action(row.label, key, rising, row.band),
+                action=_action(row.label, key, rising, row),
                 owner=suggested_owner(key),
                 scores=scores,
                 finding_ids=ids,
+                target=target,
+                review=_review_date(fs.period.last),
             )
         )
     return out
@@ -255,6 +308,8 @@ def _entry_toml(rec: NewRecommendation) -> str:
         f"label = {_toml_str(rec.label)}\n"
         f"action = {_toml_str(rec.action)}\n"
         f"owner = {_toml_str(rec.owner)}\n"
+        f"target = {_toml_str(rec.target)}\n"
+        f"review = {_toml_str(rec.review)}\n"
         f"evidence = [\n{evidence}]\n"
     )
 
@@ -320,6 +375,8 @@ def load_or_draft(path: Path, drafts: list[NewRecommendation]) -> list[NewRecomm
             scores=draft.scores if draft else {},
             finding_ids=draft.finding_ids if draft else [],
             recommended=draft is not None,
+            target=str(entry.get("target", draft.target if draft else "")),
+            review=str(entry.get("review", draft.review if draft else "")),
         )
         if draft is not None:
             rec = replace(

@@ -12,14 +12,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.harm import HARM_INDICES, get_harm_index
 from cspkit.priorities.candidates import PublicViews, assemble_candidates, load_public_views
-from cspkit.priorities.evidence import CandidateEvidence, build_inputs
+from cspkit.priorities.evidence import CandidateEvidence, build_inputs, resample_evidence
 from cspkit.priorities.judgements import JudgementStore
 from cspkit.priorities.matrix import Matrix, Ranking, score
 from cspkit.priorities.presets import PRESETS, matrix_for
+from cspkit.priorities.provisional import Provisional, provisional_ranking
 from cspkit.priorities.sensitivity import Sensitivity, sensitivity
 from cspkit.warehouse.store import query
 from cspkit.workspace import Workspace
@@ -34,6 +36,10 @@ STATUTORY = {
 }
 
 
+#: Redraws of the evidence per evidence set in the sensitivity analysis.
+EVIDENCE_DRAWS = 40
+
+
 @dataclass
 class PriorityResult:
     matrix: Matrix
@@ -42,6 +48,8 @@ class PriorityResult:
     candidates: list[CandidateEvidence]
     views: PublicViews
     harm_index: str
+    #: Before the workshop: a ranking on the criteria with evidence (None once a candidate is complete).
+    provisional: Provisional | None = None
 
     def recommended(self) -> list[str]:
         """Candidate keys in the top band (the matrix's first band), in rank order."""
@@ -56,6 +64,13 @@ class PriorityResult:
             "ranking": self.ranking.to_dict(),
             "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
             "recommended": self.recommended(),
+            "provisional": None
+            if self.provisional is None
+            else {
+                "ranking": self.provisional.ranking.to_dict(),
+                "missing_criteria": self.provisional.missing,
+                "criteria_used": self.provisional.used,
+            },
         }
 
 
@@ -116,10 +131,36 @@ def prioritise(
             alt = assemble_candidates(fs, get_harm_index(other), views, extra_list)
             alt = [replace(a, overrides=c.overrides) for a, c in zip(alt, candidates, strict=True)]
             alternatives[other] = build_inputs(matrix, alt, judgements)
+    # the evidence varies within its uncertainty as well as the weights (see resample_evidence)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[Any]] = {}
+    for name in alternatives:
+        base_candidates = (
+            candidates
+            if name == harm_name
+            else [
+                replace(a, overrides=c.overrides)
+                for a, c in zip(
+                    assemble_candidates(fs, get_harm_index(name), views, extra_list), candidates, strict=True
+                )
+            ]
+        )
+        draws[name] = [
+            build_inputs(matrix, resample_evidence(base_candidates, rng), judgements) for _ in range(EVIDENCE_DRAWS)
+        ]
     sens = None
     if any(r.complete for r in ranking.rows):
-        sens = sensitivity(matrix, inputs, runs=runs, seed=seed, top_n=top_n, alternative_inputs=alternatives)
-    return PriorityResult(matrix, ranking, sens, candidates, views, harm_name)
+        sens = sensitivity(
+            matrix,
+            inputs,
+            runs=runs,
+            seed=seed,
+            top_n=top_n,
+            alternative_inputs={k: v for k, v in alternatives.items() if k != "base"},
+            evidence_draws={**draws, "base": draws[harm_name]},
+        )
+    provisional = provisional_ranking(matrix, inputs, ranking)
+    return PriorityResult(matrix, ranking, sens, candidates, views, harm_name, provisional)
 
 
 def preset_names() -> list[str]:

@@ -6,6 +6,12 @@ harm-element weights vary), and picks one of the evidence sets at random (e.g. c
 Cambridge Crime Harm Index and with the ONS Crime Severity Score). It then ranks the candidates as
 :func:`~cspkit.priorities.matrix.score` does (equal totals share a rank).
 
+The evidence itself is uncertain too: with ``evidence_draws`` each run also takes one random redraw of the
+evidence of its evidence set (see :func:`cspkit.priorities.evidence.resample_evidence`: volumes and harm rates
+within their count uncertainty and over-dispersion, trend verdicts as a replicate of their test would come out).
+Each candidate then gets two stabilities: to the weights alone (``stability_weights_only``) and to weights and
+evidence together (``stability``); a priority is robust to both when both are ``robust``.
+
 For each candidate: the share of runs in which it ranks in the top N, its mean rank and its 5th-95th
 percentile rank range (5th rounded down, 95th rounded up). Its stability is ``robust`` when the share is 0.8
 or more, ``fragile`` from 0.2 to under 0.8, and ``outside`` under 0.2. Candidates with a missing input in any
@@ -43,6 +49,14 @@ class CandidateSensitivity:
     rank_p5: int
     rank_p95: int
     stability: Stability
+    #: Share of runs in the top N and stability when only the weights (and harm index) vary, evidence as measured.
+    share_top_n_weights_only: float | None = None
+    stability_weights_only: Stability | None = None
+
+    @property
+    def robust_to_both(self) -> bool:
+        """Robust to the weights and to the uncertainty in the evidence."""
+        return self.stability == "robust" and self.stability_weights_only in (None, "robust")
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,8 @@ class Sensitivity:
     evidence_sets: list[str]
     rows: list[CandidateSensitivity]
     excluded: list[str] = field(default_factory=list)
+    #: Redraws of the evidence per evidence set (0: evidence taken as measured).
+    evidence_draws: int = 0
 
     def row(self, candidate: str) -> CandidateSensitivity:
         """Return the row for a candidate key."""
@@ -67,7 +83,7 @@ class Sensitivity:
 
     def to_rows(self) -> list[dict[str, Any]]:
         """Return one flat dict per candidate for tables."""
-        return [asdict(row) for row in self.rows]
+        return [{**asdict(row), "robust_to_both": row.robust_to_both} for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings and results as plain JSON-able data."""
@@ -93,6 +109,7 @@ def sensitivity(
     top_n: int = 5,
     seed: int = 1,
     alternative_inputs: Mapping[str, Sequence[CandidateInputs]] | None = None,
+    evidence_draws: Mapping[str, Sequence[Sequence[CandidateInputs]]] | None = None,
 ) -> Sensitivity:
     """Test how far the ranking depends on the weights and on the choice of evidence.
 
@@ -105,6 +122,8 @@ def sensitivity(
         seed: Seed of the random generator; the same seed gives the same result.
         alternative_inputs: Other evidence sets by name, each with the same candidates scored differently
             (e.g. ``{"css": candidates_scored_with_crime_severity_score}``).
+        evidence_draws: For each evidence set (``base`` or an alternative's name), redraws of its candidates'
+            inputs within the uncertainty of the evidence; sets without draws keep their evidence as measured.
 
     Raises:
         ConfigError: runs, weight_jitter or top_n out of range.
@@ -152,9 +171,33 @@ def sensitivity(
     # Rescale to the original sum; where every varied weight is zero, leave them at zero.
     weights[:, varied] = np.where(sums > 0, jittered * base_weights[varied].sum() / np.where(sums > 0, sums, 1), 0)
 
-    totals, _ = combine_scores(matrix, scores[chosen_set], weights[:, None, :])  # (runs, candidates)
-    # Rank = 1 + number of candidates with a strictly higher total, as in score().
-    ranks = 1 + (totals[:, None, :] > totals[:, :, None]).sum(axis=2)
+    def ranks_of(run_scores: np.ndarray) -> np.ndarray:
+        totals, _ = combine_scores(matrix, run_scores, weights[:, None, :])  # (runs, candidates)
+        # Rank = 1 + number of candidates with a strictly higher total, as in score().
+        return 1 + (totals[:, None, :] > totals[:, :, None]).sum(axis=2)
+
+    weights_only_ranks = ranks_of(scores[chosen_set])
+    n_draws = 0
+    ranks = weights_only_ranks
+    if evidence_draws:
+        names = list(sets)
+        per_set = [list(evidence_draws.get(name, [])) for name in names]
+        n_draws = min((len(d) for d in per_set if d), default=0)
+        if n_draws:
+
+            def cells(ranking: Any) -> list[list[float]]:
+                return [[ranking.row(k).cell(c).score for c in scored_keys] for k in keys]
+
+            drawn = np.array(
+                [
+                    [cells(score(matrix, draw)) for draw in (d[:n_draws] if d else [sets[name]] * n_draws)]
+                    for name, d in zip(names, per_set, strict=True)
+                ],
+                dtype=float,
+            )  # (sets, draws, candidates, criteria)
+            chosen_draw = rng.integers(0, n_draws, size=runs)
+            ranks = ranks_of(drawn[chosen_set, chosen_draw])
+    share_weights = (weights_only_ranks <= top_n).mean(axis=0)
 
     share = (ranks <= top_n).mean(axis=0)
     mean_rank = ranks.mean(axis=0)
@@ -171,6 +214,8 @@ def sensitivity(
             rank_p5=int(p5[i]),
             rank_p95=int(p95[i]),
             stability=_stability(float(share[i])),
+            share_top_n_weights_only=round(float(share_weights[i]), 4) if n_draws else None,
+            stability_weights_only=_stability(float(share_weights[i])) if n_draws else None,
         )
         for i, key in enumerate(keys)
     ]
@@ -183,4 +228,5 @@ def sensitivity(
         evidence_sets=list(sets),
         rows=rows,
         excluded=excluded,
+        evidence_draws=n_draws,
     )

@@ -20,6 +20,14 @@ __all__ = ["FORMATS", "AssessResult", "assess"]
 
 FORMATS = ("html", "pdf", "docx", "xlsx", "json")
 
+#: Checklist status codes in words.
+CHECKLIST_STATUS = {
+    "present": "Covered",
+    "partial": "Partly covered",
+    "missing": "Not yet covered",
+    "not applicable": "Not applicable",
+}
+
 
 @dataclass
 class AssessResult:
@@ -27,6 +35,8 @@ class AssessResult:
     document: Document
     findings: FindingSet
     timings: dict[str, float] = field(default_factory=dict)
+    #: What the analyst still has to do before the board meets (the statutory checklist's actions).
+    checklist_actions: list[str] = field(default_factory=list)
 
 
 def _data_source_rows(fs: FindingSet) -> list[dict[str, Any]]:
@@ -57,8 +67,8 @@ def _finding_rows(fs: FindingSet) -> tuple[list[Column], list[dict[str, Any]]]:
         Column("baseline", "Baseline", "float"),
         Column("unit", "Unit"),
         Column("rate", "Rate", "rate"),
-        Column("p_value", "p", "float"),
-        Column("p_adjusted", "p adjusted", "float"),
+        Column("p_value", "p", "pvalue"),
+        Column("p_adjusted", "p adjusted", "pvalue"),
         Column("direction", "Direction"),
         Column("spc", "Control-chart signal"),
         Column("sentence", "Sentence"),
@@ -155,6 +165,7 @@ def assess(
             narrative=narrative_files(ws.narrative_dir),
             boundaries_lsoa=boundaries["lsoa"],
             boundaries_ward=boundaries["ward"],
+            neutral_measures=[str(n) for n in config.get("report.neutral_measures")],
             **extras,
         )
     )
@@ -194,11 +205,25 @@ def assess(
         extra = {} if public else {"Findings": _finding_rows(fs)}
         files["xlsx"] = render_xlsx(doc, out / f"{stem}-annex.xlsx", extra_sheets=extra)
         timings["xlsx"] = time.perf_counter() - t
+    actions = list(extras["checklist_actions"])
+    # The analyst's to-do list is its own file, never part of the board document.
+    checklist_path = out / "statutory-checklist.md"
+    checklist_path.write_text(_checklist_markdown(extras["checklist"], actions), encoding="utf-8")
+    files["checklist"] = checklist_path
     if "json" in formats and not public:
         path = out / "findings.json"
         path.write_text(json.dumps(fs.to_dict(), indent=1, default=str), encoding="utf-8")
         files["json"] = path
-    return AssessResult(files, doc, fs, timings)
+    return AssessResult(files, doc, fs, timings, actions)
+
+
+def _checklist_markdown(rows: list[dict[str, Any]], actions: list[str]) -> str:
+    """The statutory checklist with the analyst's actions: a working file for the analyst, not for the board."""
+    lines = ["# Statutory checklist (SI 2007/1830 reg. 5)", ""]
+    lines += [f"- **{r['id']}** {r['requirement']}: {r['status']}. {r['evidence']}".rstrip() for r in rows]
+    lines += ["", "## Still to do", ""]
+    lines += [f"- {a}" for a in actions] if actions else ["Nothing: every requirement is covered."]
+    return "\n".join(lines) + "\n"
 
 
 def _latest_quarter(fs: FindingSet) -> str:
@@ -228,19 +253,26 @@ def _extras(con: Any, ws: Workspace, fs: FindingSet, priorities: Any) -> dict[st
             "action": r.action,
             "evidence": " ".join(r.evidence),
             "owner": r.owner,
+            "target": r.target,
+            "review": r.review,
+            "finding_ids": list(r.finding_ids),
         }
         for r in new
         if r.recommended
     ]
-    checklist = [
-        {
-            "id": item.id,
-            "requirement": item.requirement,
-            "status": item.status,
-            "evidence": item.evidence + (f" To do: {item.action}" if item.action else ""),
-        }
-        for item in statutory_checklist(fs, con, priorities, workspace=ws)
-    ]
+    checklist = []
+    checklist_actions = []
+    for item in statutory_checklist(fs, con, priorities, workspace=ws):
+        checklist.append(
+            {
+                "id": item.id,
+                "requirement": item.requirement,
+                "status": CHECKLIST_STATUS.get(item.status, item.status),
+                "evidence": item.evidence,
+            }
+        )
+        if item.action:
+            checklist_actions.append(f"{item.id} {item.requirement}: {item.action}")
     performance: list[dict[str, Any]] = []
     label = ""
     try:
@@ -256,10 +288,11 @@ def _extras(con: Any, ws: Workspace, fs: FindingSet, priorities: Any) -> dict[st
                 "ytd": r["ytd"],
                 "ytd_last_year": r["ytd_last_year"],
                 "verdict": r["significance"],
-                "rag": str(r["rag"]).upper(),
+                "rag": str(r["rag"]).capitalize(),
                 "reason": r["reason"],
+                "ytd_months": row.ytd_months,
             }
-            for r in pack.to_rows()
+            for r, row in zip(pack.to_rows(), pack.rows, strict=True)
         ]
     except CspkitError as exc:
         fs.notes.append(f"Quarterly performance pack not produced: {exc}")
@@ -267,6 +300,7 @@ def _extras(con: Any, ws: Workspace, fs: FindingSet, priorities: Any) -> dict[st
         "previous_recommendations": previous_recommendations(con),
         "new_recommendations": new_rows,
         "checklist": checklist,
+        "checklist_actions": checklist_actions,
         "performance": performance,
         "performance_label": label,
     }

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import matplotlib
 from matplotlib.figure import Figure as MplFigure
 
-__all__ = ["ChartImage", "Forecast", "bar_chart", "heatmap", "month_label", "series_chart"]
+__all__ = ["ChartImage", "Forecast", "bar_chart", "funnel_chart", "heatmap", "month_label", "series_chart"]
 
 WIDTH_IN = 17 / 2.54  # A4 text width
 BLUE = "#0072B2"
@@ -326,5 +326,67 @@ def heatmap(matrix: Sequence[Sequence[float]], title: str = "", value_label: str
         f"Heatmap{': ' + title if title else ''}. {value_label} by day of week and hour of day, total "
         f"{_num(total)}. Highest on {DAYS[pd]} at {ph:02d}:00 ({_num(peak)}); lowest on {DAYS[ld]} at "
         f"{lh:02d}:00 ({_num(low)})."
+    )
+    return ChartImage(svg=svg, png=png, alt=alt)
+
+
+def funnel_chart(funnel: dict[str, Any], title: str = "", label_top: int = 5) -> ChartImage:
+    """A funnel plot: each part's rate against its denominator, with the area rate and the 95% and 99.8% limits.
+
+    Args:
+        funnel: Funnel data as findings publish it (``extra["funnel"]`` of an area finding; see
+            ``cspkit.findings.funnel.funnel``): ``points``, ``curve``, ``area_rate``, ``unit``.
+        title: Chart title.
+        label_top: Name this many parts above the 99.8% limit (the most extreme first).
+    """
+    points = list(funnel.get("points", []))
+    curve = list(funnel.get("curve", []))
+    if not points or not curve:
+        raise ValueError("funnel_chart needs funnel points and limit curves")
+    unit = str(funnel.get("unit", ""))
+    with _style():
+        fig = MplFigure(figsize=(WIDTH_IN, 3.2))
+        ax = fig.add_subplot()
+        xs = [float(c["denominator"]) for c in curve]
+        ax.plot(xs, [c["upper_998"] for c in curve], color=VERMILLION, lw=1, ls="--", label="99.8% limits")
+        ax.plot(xs, [c["lower_998"] for c in curve], color=VERMILLION, lw=1, ls="--")
+        ax.plot(xs, [c["upper_95"] for c in curve], color=ORANGE, lw=1, ls=":", label="95% limits")
+        ax.plot(xs, [c["lower_95"] for c in curve], color=ORANGE, lw=1, ls=":")
+        ax.axhline(float(funnel["area_rate"]), color=GREY, lw=1, label="area rate")
+        outside = [p for p in points if str(p["position"]).startswith("above 99.8")]
+        inside = [p for p in points if p not in outside]
+        ax.scatter(
+            [p["denominator"] for p in inside], [p["rate"] for p in inside], s=14, color=BLUE, label="within 99.8%"
+        )
+        if outside:
+            ax.scatter(
+                [p["denominator"] for p in outside],
+                [p["rate"] for p in outside],
+                s=18,
+                color=VERMILLION,
+                label="above 99.8%",
+            )
+        for p in outside[:label_top]:
+            ax.annotate(
+                str(p["name"]), (p["denominator"], p["rate"]), fontsize=7, xytext=(3, 2), textcoords="offset points"
+            )
+        ax.set_xlabel(unit.split(" ", 2)[-1].capitalize() if unit else "Denominator")
+        ax.set_ylabel(f"Rate {unit}" if unit else "Rate")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color=LIGHT_GREY, lw=0.6)
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=5)
+        if title:
+            ax.set_title(title, loc="left")
+        svg, png = _render(fig)
+    above = len(outside)
+    below = sum(str(p["position"]).startswith("below 99.8") for p in points)
+    named = ", ".join(str(p["name"]) for p in outside[:label_top])
+    named = f" ({named})" if named else ""
+    alt = (
+        f"Funnel plot{': ' + title if title else ''}. {len(points)} areas; area rate "
+        f"{_num(float(funnel['area_rate']))} {unit}. {above} above the 99.8% limit{named}, {below} below it; the rest "
+        "differ from the area rate by no more than chance."
     )
     return ChartImage(svg=svg, png=png, alt=alt)

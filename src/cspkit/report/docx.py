@@ -99,7 +99,13 @@ def render_docx(doc: Document, path: str | Path) -> Path:
     out = docx.Document()
     _setup(out, doc)
     _cover(out, doc)
-    _contents(out)
+    _contents(out, doc)
+    if doc.glossary:  # at the front, as in the model assessment: the reader meets the terms before the text
+        out.add_heading("Glossary", level=1)
+        for term, meaning in doc.glossary:
+            p = out.add_paragraph()
+            p.add_run(term + ": ").bold = True
+            p.add_run(meaning)
     numbers = doc.numbers()
     first = True
     for depth, section in doc.walk():
@@ -109,12 +115,6 @@ def render_docx(doc: Document, path: str | Path) -> Path:
         first = False
         for block in section.blocks:
             _block(out, block, numbers)
-    if doc.glossary:
-        out.add_heading("Glossary", level=1).paragraph_format.page_break_before = True
-        for term, meaning in doc.glossary:
-            p = out.add_paragraph()
-            p.add_run(term + ": ").bold = True
-            p.add_run(meaning)
     if doc.attribution:
         heading = out.add_heading("Data sources and licences", level=1)
         heading.paragraph_format.page_break_before = True
@@ -237,11 +237,53 @@ def _cover(out: DocxDocument, doc: Document) -> None:
     meta.runs[-1].add_break(WD_BREAK.PAGE)
 
 
-def _contents(out: DocxDocument) -> None:
+def _contents(out: DocxDocument, doc: Document) -> None:
+    """A real TOC field (Word refreshes it on open: updateFields is set) whose result already lists the headings,
+    so the contents read correctly even before the field is updated (page numbers follow on update)."""
     out.add_paragraph("Contents", style="TOC Heading")
-    p = out.add_paragraph()
-    _field(p, 'TOC \\o "1-3" \\h \\z \\u', "Right-click here and choose Update Field to show the contents.")
-    p.add_run().add_break(WD_BREAK.PAGE)
+    entries = [("Glossary", 1)] if doc.glossary else []
+    entries += [(section.title, depth) for depth, section in doc.walk() if depth <= 2]
+    first = out.add_paragraph(style=_toc_style(out, 1))
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    begin.set(qn("w:dirty"), "true")
+    first.add_run()._r.append(begin)
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = ' TOC \\o "1-3" \\h \\z \\u '
+    first.add_run()._r.append(instr)
+    separate = OxmlElement("w:fldChar")
+    separate.set(qn("w:fldCharType"), "separate")
+    first.add_run()._r.append(separate)
+    last = first
+    for i, (title, depth) in enumerate(entries):
+        paragraph = first if i == 0 else out.add_paragraph(style=_toc_style(out, depth))
+        paragraph.add_run(title)
+        last = paragraph
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    last.add_run()._r.append(end)
+    last.add_run().add_break(WD_BREAK.PAGE)
+
+
+def _toc_style(out: DocxDocument, depth: int) -> str | None:
+    name = f"TOC {depth}"
+    try:
+        out.styles[name]
+    except KeyError:
+        return None
+    return name
+
+
+def _caption(out: DocxDocument, kind: str, number: int, text: str) -> DocxParagraph:
+    """ "Table 3: ..." with the number as a SEQ field, so Word renumbers captions and can list them."""
+    caption = out.add_paragraph(style="Caption")
+    caption.add_run(f"{kind} ").bold = True
+    _field(caption, f"SEQ {kind} \\* ARABIC", str(number))
+    caption.runs[-2].bold = True  # the number shown before Word updates the field
+    caption.add_run(": ").bold = True
+    caption.add_run(text)
+    return caption
 
 
 # --- blocks ------------------------------------------------------------------------------------------------
@@ -250,6 +292,7 @@ def _contents(out: DocxDocument) -> None:
 def _block(out: DocxDocument, block: Block, numbers: dict[int, int]) -> None:
     if isinstance(block, Paragraph):
         _markdown(out, block.text)
+        _provenance(out, block.provenance)
     elif isinstance(block, Tiles):
         _tiles(out, block)
     elif isinstance(block, Table):
@@ -310,9 +353,7 @@ def _repeat_header(row: object) -> None:
 
 
 def _table(out: DocxDocument, block: Table, number: int) -> None:
-    caption = out.add_paragraph(style="Caption")
-    caption.add_run(f"Table {number}: ").bold = True
-    caption.add_run(block.caption)
+    caption = _caption(out, "Table", number, block.caption)
     caption.paragraph_format.keep_with_next = True
     rows = block.print_rows()
     grid = out.add_table(rows=1 + len(rows), cols=len(block.columns))
@@ -347,9 +388,7 @@ def _figure(out: DocxDocument, block: Figure, number: int) -> None:
     # Alt text for screen readers lives on the drawing's docPr element.
     shape._inline.docPr.set("descr", block.alt)
     shape._inline.docPr.set("title", block.caption or f"Figure {number}")
-    caption = out.add_paragraph(style="Caption")
-    caption.add_run(f"Figure {number}: ").bold = True
-    caption.add_run(block.caption)
+    _caption(out, "Figure", number, block.caption)
     _provenance(out, block.provenance)
 
 

@@ -160,7 +160,7 @@ def render_html(doc: Document, *, for_print: bool = False) -> str:
     css = env.get_template("report.css").render(
         for_print=for_print,
         marking=Markup(_css_string(doc.marking)),
-        short_title=Markup(_css_string(doc.title)),
+        short_title=Markup(_css_string(f"PSA {doc.period_label}")),  # one line in the footer
     )
     template = env.get_template("report.html.j2")
     return template.render(doc=doc, css=Markup(css), for_print=for_print, slug=_slug, **_helpers(doc, for_print))

@@ -27,7 +27,7 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch, PathPatch
+from matplotlib.patches import FancyArrowPatch, Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.typing import RcKeyType
 
@@ -106,6 +106,9 @@ def choropleth_svg(
     legend_label: str,
     hotspots: Collection[str] = (),
     suppressed: Collection[str] = (),
+    outline_label: str = "Hotspot",
+    outline_names: Sequence[str] | None = None,
+    places: Sequence[tuple[str, float, float]] = (),
 ) -> str:
     """A classed choropleth map as a self-contained SVG string.
 
@@ -116,11 +119,16 @@ def choropleth_svg(
         legend_label: Title of the legend, saying what the values are (e.g. "ASB incidents per 1,000").
         hotspots: Area codes to outline in bold and name in the legend.
         suppressed: Area codes whose value must not be shown; hatched grey whatever ``values`` holds.
+        outline_label: What the bold outline means, as the legend says it (e.g. "Significant rise").
+        outline_names: Names to list under the outline's legend entry (default: the outlined areas' names).
+        places: Place names to print on the map: ``(name, easting, northing)`` in British National Grid metres.
 
     Returns:
         The SVG document as text, with no external reference.
     """
-    figure = _figure(values, boundaries, title, legend_label, hotspots, suppressed)
+    figure = _figure(
+        values, boundaries, title, legend_label, hotspots, suppressed, outline_label, outline_names, places
+    )
     buffer = io.StringIO()
     with rc_context(_RC):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
@@ -134,9 +142,14 @@ def choropleth_png(
     legend_label: str,
     hotspots: Collection[str] = (),
     suppressed: Collection[str] = (),
+    outline_label: str = "Hotspot",
+    outline_names: Sequence[str] | None = None,
+    places: Sequence[tuple[str, float, float]] = (),
 ) -> bytes:
     """The same map as :func:`choropleth_svg`, as PNG bytes at 150 dpi (for Word documents)."""
-    figure = _figure(values, boundaries, title, legend_label, hotspots, suppressed)
+    figure = _figure(
+        values, boundaries, title, legend_label, hotspots, suppressed, outline_label, outline_names, places
+    )
     buffer = io.BytesIO()
     with rc_context(_RC):
         figure.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
@@ -150,6 +163,9 @@ def _figure(
     legend_label: str,
     hotspots: Collection[str],
     suppressed: Collection[str],
+    outline_label: str = "Hotspot",
+    outline_names: Sequence[str] | None = None,
+    places: Sequence[tuple[str, float, float]] = (),
 ) -> Figure:
     areas = boundaries.to_crs(BRITISH_NATIONAL_GRID) if boundaries.crs is not None else boundaries
     codes = [str(code) for code in areas["code"]]
@@ -193,7 +209,20 @@ def _figure(
         margin = 0.02 * max(maxx - minx, maxy - miny, 1.0)
         axes.set_xlim(minx - margin, maxx + margin)
         axes.set_ylim(miny - margin, maxy + margin)
-        _north_arrow(axes)
+        for name, x, y in places:
+            axes.text(
+                x,
+                y,
+                name,
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="#111111",
+                fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
+            )
+        _scale_bar(axes, minx, miny, maxx, maxy)
+        _north_arrow(figure, top)
 
         handles = [Patch(facecolor=c.colour, edgecolor="#969696", linewidth=0.5, label=c.label) for c in classes]
         if hatched:
@@ -208,7 +237,12 @@ def _figure(
                     facecolor="none",
                     edgecolor=HOTSPOT_COLOUR,
                     linewidth=1.8,
-                    label=_hotspot_label([names.get(code) or code for code in outlined]),
+                    label=_hotspot_label(
+                        list(outline_names)
+                        if outline_names is not None
+                        else [names.get(code) or code for code in outlined],
+                        outline_label,
+                    ),
                 )
             )
         figure.legend(
@@ -243,20 +277,44 @@ def _path(geometry: shapely.Geometry) -> Path:
     return Path.make_compound_path(*(Path(np.asarray(ring.coords)[:, :2], closed=True) for ring in rings))
 
 
-def _north_arrow(axes: Axes) -> None:
-    arrow = {"arrowstyle": "-|>", "color": "#252525", "linewidth": 1.0}
-    axes.annotate("", xy=(0.96, 0.99), xytext=(0.96, 0.89), xycoords="axes fraction", arrowprops=arrow)
-    axes.text(0.96, 0.875, "N", transform=axes.transAxes, ha="center", va="top", fontsize=8, color="#252525")
+def _north_arrow(figure: Figure, top: float) -> None:
+    """North arrow in the legend column, clear of the map (it used to overlap the areas)."""
+    figure.text(0.955, 0.125, "N", ha="center", va="bottom", fontsize=8, color="#252525")
+    figure.add_artist(
+        FancyArrowPatch(
+            (0.955, 0.07),
+            (0.955, 0.12),
+            transform=figure.transFigure,
+            arrowstyle="-|>",
+            mutation_scale=8,
+            color="#252525",
+            linewidth=1.0,
+        )
+    )
 
 
-def _hotspot_label(names: list[str]) -> str:
-    """ "Hotspot:" and the names of the outlined areas, wrapped to the legend's width."""
+def _scale_bar(axes: Axes, minx: float, miny: float, maxx: float, maxy: float) -> None:
+    """A scale bar in the map's lower-left corner: a round length about a fifth of the map's width."""
+    width = maxx - minx
+    length = next((m for m in (100_000, 50_000, 20_000, 10_000, 5_000, 2_000, 1_000, 500) if m <= width / 4), 250)
+    x0 = minx
+    y0 = miny - 0.01 * (maxy - miny)
+    axes.plot([x0, x0 + length], [y0, y0], color="#252525", linewidth=2.0, solid_capstyle="butt")
+    for x in (x0, x0 + length):
+        axes.plot([x, x], [y0, y0 + 0.012 * (maxy - miny)], color="#252525", linewidth=1.0)
+    text = f"{length // 1000:g} km" if length >= 1000 else f"{length} m"
+    axes.text(x0 + length / 2, y0 + 0.018 * (maxy - miny), text, ha="center", va="bottom", fontsize=7)
+
+
+def _hotspot_label(names: list[str], outline_label: str = "Hotspot") -> str:
+    """What the bold outline means, and the names of the outlined areas, wrapped to the legend's width."""
     # No-break spaces keep each name on one line ("Luton 017A" is not split after "Luton").
     listed = [name.replace(" ", "\u00a0") for name in names[:MAX_HOTSPOT_NAMES]]
     text = ", ".join(listed)
     if len(names) > len(listed):
         text += f" and {len(names) - len(listed)} more"
-    return "Hotspot (bold outline):\n" + textwrap.fill(text, 30, break_long_words=False)
+    head = textwrap.fill(f"{outline_label} (bold outline):", 34)
+    return head + ("\n" + textwrap.fill(text, 30, break_long_words=False) if text else "")
 
 
 def _self_contained(svg: str) -> str:

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 Status = Literal["red", "amber", "green", "neutral"]
-ColumnKind = Literal["text", "int", "float", "percent", "rate"]
+ColumnKind = Literal["text", "int", "float", "percent", "rate", "pvalue"]
 CalloutKind = Literal["caution", "info", "key"]
 Edition = Literal["public", "restricted"]
 
@@ -77,10 +77,12 @@ class Provenance:
 class Paragraph:
     """Narrative text in a small Markdown subset: **bold**, *italic*, bullet and numbered lists, links.
 
-    Raw HTML in the text is shown as text, never interpreted; images are not supported.
+    Raw HTML in the text is shown as text, never interpreted; images are not supported. ``provenance`` names the
+    findings the paragraph's numbers come from (printed small below it).
     """
 
     text: str
+    provenance: Provenance | None = None
 
 
 @dataclass
@@ -126,7 +128,7 @@ def format_value(value: Any, kind: ColumnKind = "text") -> str:
     """Format one table cell for the printed formats (HTML, PDF, Word).
 
     ``int`` as ``1,234``; ``float`` and ``rate`` with two decimals; ``percent`` (a fraction) as ``12.5%``;
-    ``None`` and NaN as an en dash; strings (e.g. ``"<5"``) as they are.
+    ``pvalue`` as ``<0.001`` or three decimals; ``None`` and NaN as an en dash; strings (e.g. ``"<5"``) as they are.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NO_VALUE
@@ -138,6 +140,8 @@ def format_value(value: Any, kind: ColumnKind = "text") -> str:
         return f"{round(value):,}"
     if kind == "percent":
         return f"{value * 100:,.1f}%"
+    if kind == "pvalue":  # never 0.00 for a tiny p, never 0.05 for 0.046
+        return "<0.001" if value < 0.001 else f"{value:.3f}"
     return f"{value:,.2f}"
 
 
@@ -279,6 +283,7 @@ class Document:
         sections: The chapters.
         attribution: Licence and attribution lines (e.g. Open Government Licence statements).
         glossary: ``(term, meaning)`` pairs.
+        monthly: Monthly series per topic (the Excel annex writes one sheet and a native chart per topic).
     """
 
     title: str
@@ -290,6 +295,8 @@ class Document:
     sections: list[Section] = field(default_factory=list)
     attribution: list[str] = field(default_factory=list)
     glossary: list[tuple[str, str]] = field(default_factory=list)
+    #: Monthly series by topic for the data annex: topic -> series title -> [(YYYY-MM, value), ...].
+    monthly: dict[str, dict[str, list[tuple[str, float]]]] = field(default_factory=dict)
 
     def walk(self) -> Iterator[tuple[int, Section]]:
         """Yield ``(depth, section)`` for every section in reading order (chapters have depth 1)."""

@@ -32,6 +32,8 @@ NUMBER_FORMATS: dict[ColumnKind, str] = {
     "float": "0.00",
     "percent": "0.0%",
     "rate": "0.00",
+    # the value stays a number (1.96e-19); it shows as "<0.001", or with three decimals (0.046, never "0.05")
+    "pvalue": '[<0.001]"<0.001";0.000',
     "text": "@",
 }
 _RISKY_START = ("=", "+", "-", "@", "\t", "\r")
@@ -50,7 +52,11 @@ def sheet_name(wanted: str, taken: set[str]) -> str:
     ``taken`` holds lower-cased names already used, since Excel compares sheet names case-insensitively.
     """
     base = _BAD_SHEET_CHARS.sub(" ", wanted)
-    base = re.sub(r"\s+", " ", base).strip().strip("'")[:31].strip() or "Sheet"
+    base = re.sub(r"\s+", " ", base).strip().strip("'")
+    if len(base) > 31:  # cut at a word, not inside one ("Violence and sexual", not "...sexual of")
+        cut = base[:31]
+        base = cut.rsplit(" ", 1)[0] if " " in cut[10:] else cut
+    base = base.strip() or "Sheet"
     name, n = base, 1
     while name.lower() in taken or name.lower() in _RESERVED_SHEETS:
         n += 1
@@ -232,6 +238,10 @@ def render_xlsx(
             at = writer.table(table.columns, table.rows, caption, [table.note, prov])
             links.append((name, caption, at))
         writer.finish()
+    for topic, series in doc.monthly.items():
+        name = sheet_name(f"Monthly {topic}", taken)
+        at = _monthly_sheet(wb, name, topic, series, doc.marking, fmt, table_names)
+        links.append((name, f"Monthly series: {topic.lower()} (with chart)", at))
     for name, original in extra_names:
         columns, rows = extra_sheets[original]
         ws = wb.add_worksheet(name)
@@ -246,6 +256,60 @@ def render_xlsx(
     _contents(contents, doc, fmt, links)
     wb.close()
     return path
+
+
+def _monthly_sheet(
+    wb: xlsxwriter.Workbook,
+    name: str,
+    topic: str,
+    series: Mapping[str, Sequence[tuple[str, float]]],
+    marking: str,
+    fmt: _Formats,
+    table_names: set[str],
+) -> int:
+    """One topic's monthly series as a table (a month per row, a series per column) and a native line chart.
+
+    The chart is an Excel chart drawn from the cells, so it stays editable and follows any correction to them.
+    """
+    ws = wb.add_worksheet(name)
+    _page_setup(ws, marking)
+    months = sorted({m for values in series.values() for m, _ in values})
+    titles = list(series)
+    columns = [Column("month", "Month")] + [Column(f"s{i}", title, "int") for i, title in enumerate(titles)]
+    rows = []
+    lookup = [dict(values) for values in series.values()]
+    for month in months:
+        row: dict[str, Any] = {"month": month}
+        for i, values in enumerate(lookup):
+            row[f"s{i}"] = values.get(month)
+        rows.append(row)
+    writer = _SheetWriter(ws, fmt, table_names)
+    writer.text_row(marking, fmt.marking)
+    writer.text_row(f"Monthly series: {topic}", fmt.title)
+    writer.row += 1
+    at = writer.table(columns, rows, f"{topic}: counts by month")
+    header_row = at + 1
+    first, last = header_row + 1, header_row + len(months)
+    chart = wb.add_chart({"type": "line"})
+    shown = titles if len(titles) <= 6 else titles[:1]  # a readable chart: the total, or up to six series
+    for title in shown:
+        col = titles.index(title) + 1
+        chart.add_series(
+            {
+                "name": [name, header_row, col],
+                "categories": [name, first, 0, last, 0],
+                "values": [name, first, col, last, col],
+                "marker": {"type": "none"},
+            }
+        )
+    chart.set_title({"name": f"{topic}: monthly counts", "name_font": {"size": 11}})
+    chart.set_x_axis({"name": "Month", "num_font": {"rotation": -45, "size": 8}})
+    chart.set_y_axis({"name": "Count", "min": 0})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 720, "height": 340})
+    ws.insert_chart(at, len(columns) + 1, chart)
+    writer.finish()
+    return at
 
 
 def _contents(ws: Worksheet, doc: Document, fmt: _Formats, links: list[tuple[str, str, int]]) -> None:

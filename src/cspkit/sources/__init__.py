@@ -7,6 +7,7 @@ mapping applied is reported to the user. data.police.uk headers identify their s
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class HeaderMatch:
     ignored: list[str] = field(default_factory=list)  # headers not in the contract (never stored)
     missing: list[str] = field(default_factory=list)  # required canonical columns not found
     legacy: bool = False  # data.police.uk 2011-12 Easting/Northing layout
+    duplicated: list[str] = field(default_factory=list)  # headers written again after their first column (unused)
 
     @property
     def complete(self) -> bool:
@@ -72,8 +74,13 @@ _LEGACY_POLICE = {
 def match_header(contract: Contract, header: list[str]) -> HeaderMatch:
     """Map a header onto a contract's columns (exact names first, then aliases)."""
     by_norm: dict[str, str] = {}
+    duplicated: list[str] = []
     for h in header:
-        by_norm.setdefault(normalise_header(h), h)
+        norm = normalise_header(h)
+        if norm in by_norm:
+            duplicated.append(h)  # the first column of a name is the one read
+        else:
+            by_norm[norm] = h
     mapping: dict[str, str] = {}
     applied: dict[str, str] = {}
     used: set[str] = set()
@@ -101,7 +108,7 @@ def match_header(contract: Contract, header: list[str]) -> HeaderMatch:
     else:
         missing = [c.name for c in contract.required if c.name not in mapping]
     ignored = [h for h in header if normalise_header(h) not in used]
-    return HeaderMatch(contract, mapping, applied, ignored, missing, legacy)
+    return HeaderMatch(contract, mapping, applied, ignored, missing, legacy, duplicated)
 
 
 def detect_source(header: list[str], file_name: str) -> HeaderMatch:
@@ -128,41 +135,62 @@ def detect_source(header: list[str], file_name: str) -> HeaderMatch:
         names = ", ".join(m.contract.name for m in complete)
         raise SourceError(f"{file_name}: the header fits several sources ({names}); name one with --source.")
     shown = ", ".join(safe_header_cell(h, header) for h in header[:12]) + (" ..." if len(header) > 12 else "")
+    # a header that fits no source may be a person's record (a file without its header row): only known column
+    # names are shown as written (safe_header_cell)
     raise SourceError(
         f"{file_name}: the header ({shown}) does not match any source; name one with --source (see `cspkit sources`)."
     )
 
 
-def _known_names() -> set[str]:
+@functools.cache
+def _known_names() -> frozenset[str]:
     names: set[str] = set()
     for contract in CONTRACTS.values():
         for col in contract.columns + contract.legacy_columns:
             names.add(col.name)
             names.update(normalise_header(a) for a in col.aliases)
-    return names
+    return frozenset(names)
 
 
-def safe_header_cell(cell: str, header: list[str]) -> str:
+#: A header cell that may be shown when it is close to a column name: words only (letters, spaces, _ - .), no
+#: digits or @, so no date of birth, postcode, phone number, e-mail or reference can pass.
+_HEADER_LIKE = re.compile(r"[A-Za-z][A-Za-z _\-.]{0,39}")
+
+
+def safe_header_cell(cell: str, header: list[str] | None = None, *, close_to: str | None = None) -> str:
     """A header cell as messages may show it.
 
-    A file without a header row has a person's record where its header should be. So cells are shown in clear
-    only when the row is recognisably a header (at least one cell is a known column name or alias, as in a header
-    with a typo); otherwise every cell that is not a known name is masked.
+    A file without a header row has a person's record where its header should be, and any of its cells may look
+    like a column name (a ``Y`` flag, a ``date``). So a cell is shown as written only when it is itself a known
+    column name or alias, or (``close_to``) when it is a word-only cell very close to the column name it is
+    offered for (a typo such as ``Reportd At`` for ``reported_at``). Every other cell is masked like a rejected
+    value. ``header`` is accepted for compatibility and not used.
     """
     from cspkit.privacy.pseudonymise import mask
 
-    known = _known_names()
-    if normalise_header(cell) in known or any(normalise_header(h) in known for h in header):
+    norm = normalise_header(cell)
+    if norm in _known_names():
+        return repr(cell)
+    if (
+        close_to is not None
+        and _HEADER_LIKE.fullmatch(cell.strip())
+        and difflib.SequenceMatcher(None, norm, close_to).ratio() >= _SHOWN_IF_CLOSER_THAN
+    ):
         return repr(cell)
     return mask(cell)
+
+
+#: How close (difflib ratio) a header cell must be to a missing column's name to be shown as written.
+_SHOWN_IF_CLOSER_THAN = 0.75
 
 
 def missing_columns_message(match: HeaderMatch, header: list[str], file_name: str) -> str:
     """One message naming the missing columns and the closest names present."""
     parts = []
     for name in match.missing:
-        close = difflib.get_close_matches(name, [normalise_header(h) for h in header], n=2, cutoff=0.5)
-        present = [safe_header_cell(h, header) for h in header if normalise_header(h) in close]
+        normalised = [normalise_header(h) for h in header]
+        close = set(difflib.get_close_matches(name, normalised, n=2, cutoff=0.5))
+        present = [safe_header_cell(h, close_to=name) for h, n in zip(header, normalised, strict=True) if n in close]
         hint = f" (closest present: {', '.join(present)})" if present else ""
         parts.append(f"{name}{hint}")
     return (

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from cspkit.synth import messy as messy_mode
+from cspkit.synth import substance
 from cspkit.synth import truth as ground_truth
 from cspkit.synth.area import Area, Lsoa, load_area
 from cspkit.synth.identities import LINKAGE_TRUTH_COLUMNS, render_identities
@@ -71,6 +72,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "population.csv": ("area_code", "year", "population", "adult_female_population", "households"),
     "recommendations.csv": ("ref", "year", "text", "status", "priority", "owner", "due", "evidence"),
     "public_views.csv": ("year", "theme", "respondents", "share_concerned", "area_code", "source"),
+    "substance_misuse.csv": substance.COLUMNS,
 }  # fmt: skip
 COLUMNS["asb_incidents_council.csv"] = COLUMNS["asb_incidents_police.csv"]
 
@@ -85,6 +87,7 @@ MANIFEST: dict[str, tuple[str, str]] = {
     "population.csv": ("population", "ons"),
     "recommendations.csv": ("recommendations", "csp"),
     "public_views.csv": ("public_views", "council"),
+    "substance_misuse.csv": ("substance_misuse", "treatment"),
 }
 
 # Calibration (domain.md 3.2-3.4), per year for the real Central Bedfordshire population.
@@ -867,6 +870,10 @@ def generate(
         "population.csv": population_rows,
         "recommendations.csv": gen.recommendations(),
         "public_views.csv": gen.public_views(),
+        # its own random stream, so that the other files are unchanged by it
+        "substance_misuse.csv": substance.substance_rows(
+            np.random.default_rng([seed, 7]), periods, sum(int(r["population"]) for r in population_rows), lad_code
+        ),
     }
 
     # Identities of every person record, with linkage noise, from a stream of their own (other truths unchanged).
@@ -945,6 +952,7 @@ def generate(
         "domestic_abuse": da,
         "marac": ground_truth.marac_truth(marac_rows, periods, adult_females),
         "iom": ground_truth.iom_truth(offenders, offences, periods),
+        "substance_misuse": substance.substance_truth(tables["substance_misuse.csv"], periods),
         "people": {
             "persons": len(people.persons),
             "refs_per_agency": {agency: len(refs) for agency, refs in person_of.items()},

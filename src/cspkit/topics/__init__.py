@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cspkit.findings.engine import TopicBuilder
-from cspkit.topics import asb, domestic_abuse, linkage, reoffending, sexual_violence
+from cspkit.topics import asb, domestic_abuse, linkage, profile, reoffending, sexual_violence, substance_misuse
 
 __all__ = ["TOPIC_BUILDERS"]
 
 #: Topic name (as in ``cspkit findings --topic``) -> builder, in the order the findings are listed.
 TOPIC_BUILDERS: Mapping[str, TopicBuilder] = {
+    "profile": profile.build,
     "asb": asb.build,
     "da": domestic_abuse.build,
     "reoffending": reoffending.build,
     "sv": sexual_violence.build,
+    "substance": substance_misuse.build,
     "linkage": linkage.build,
 }

@@ -15,6 +15,7 @@ from cspkit.sources.contracts import CONTRACTS, Column, Contract
 
 __all__ = [
     "META_DDL",
+    "NOTES_DDL",
     "SCHEMA_VERSION",
     "stored_columns",
     "table_ddl",
@@ -87,6 +88,18 @@ def table_ddl(contract: Contract) -> str:
     return f"CREATE TABLE IF NOT EXISTS {contract.name} ({cols})"
 
 
+#: What ingest learnt about a file beyond its rows and rejects, for the data-quality appendix: area codes of a
+#: valid shape that are not in the lookup (``unknown_code``, with rows and up to three examples), header names
+#: written twice (``duplicated_column``) and columns outside the contract (``ignored_column``).
+NOTES_DDL = """CREATE TABLE IF NOT EXISTS ingest_notes (
+    file_id BIGINT,
+    column_name VARCHAR,
+    note VARCHAR,
+    rows BIGINT,
+    examples VARCHAR[]
+)"""
+
+
 META_DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE SEQUENCE IF NOT EXISTS file_id_seq START 1",
@@ -120,6 +133,7 @@ META_DDL = [
         value VARCHAR,
         month VARCHAR
     )""",
+    NOTES_DDL,
 ]
 
 

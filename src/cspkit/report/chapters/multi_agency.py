@@ -1,24 +1,24 @@
 """The multi-agency chapter: what linking people across partner sources adds (findings of topic ``linkage``).
 
-Self-contained so it can move into the per-chapter layout of the report as it is: it needs only the report
-builder's sentence, narrative and protect helpers (passed in as ``b``). Small numbers follow the rest of the
-report: sentences of small findings are replaced in the public edition, tables go through ``protect`` (primary
-and secondary suppression), and the chart shows only the combinations the protected table shows.
+Small numbers follow the rest of the report: sentences of small findings are replaced in the public edition,
+tables go through ``protect`` (primary and secondary suppression), and the chart shows only the combinations the
+protected table shows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cspkit.report.builder import Builder
 from cspkit.report.charts import bar_chart
 from cspkit.report.model import Column, Figure, Paragraph, Provenance, Section, Table
 
-__all__ = ["linkage_chapter"]
+__all__ = ["build"]
 
 _SOURCES = ["Partner person records linked across sources (cspkit link; keyed features only)"]
 
 
-def linkage_chapter(b: Any) -> Section | None:
+def _chapter(b: Builder) -> Section | None:
     """The chapter, or None when no linkage findings exist (no ``cspkit link`` run)."""
     findings = b.findings_of("linkage.")
     if not findings:
@@ -80,3 +80,9 @@ def linkage_chapter(b: Any) -> Section | None:
     if marac is not None:
         blocks.append(Paragraph(f"*How this was tested:* {marac.definition}"))
     return Section("multi-agency", "People known to several agencies", blocks, xlsx_sheet="Multi-agency")
+
+
+def build(b: Builder) -> list[Section]:
+    """This chapter's sections (none when no linkage was run)."""
+    section = _chapter(b)
+    return [] if section is None else [section]

@@ -1,0 +1,137 @@
+"""The audit log: what is recorded, the hash chain, append-only storage, and `cspkit audit verify`."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from cspkit.cli import app as cli
+from cspkit.web import audit
+from cspkit.web.db import AuditEntry
+from cspkit.workspace import Workspace
+from tests.web.conftest import USERS, WebApp, csrf_of
+
+
+def _entries(web: WebApp) -> list[AuditEntry]:
+    db = web.state.sessions()
+    try:
+        return list(db.query(AuditEntry).order_by(AuditEntry.id))
+    finally:
+        db.close()
+
+
+def _raw(web: WebApp, sql: str) -> None:
+    with web.state.sessions().get_bind().begin() as con:
+        con.execute(text(sql))
+
+
+def test_sign_ins_views_and_role_changes_are_chained_and_tampering_is_found(
+    make_web: Callable[..., WebApp], database_url: str
+) -> None:
+    web = make_web(database_url)
+    admin = web.signed_in("administrator")
+    analyst = web.signed_in("analyst")
+    analyst.get("/uploads/999")  # a view of a restricted page (even of a missing upload) is recorded
+    users = admin.get("/users")
+    board_id = next(e for e in _users(web) if e[1] == USERS["board"])[0]
+    admin.post(f"/users/{board_id}/role", data={"role": "analyst", "csrf_token": csrf_of(users.text)})
+    entries = _entries(web)
+    actions = [(e.actor, e.action, e.target) for e in entries]
+    assert (USERS["administrator"], "sign-in", USERS["administrator"]) in actions
+    assert (USERS["analyst"], "view", "upload 999") in actions
+    assert (USERS["administrator"], "role changed", USERS["board"]) in actions
+    assert next(e for e in entries if e.action == "role changed").detail == "board -> analyst"
+    assert entries[0].prev_hash == audit.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+    db = web.state.sessions()
+    try:
+        assert audit.verify(db, web.settings.secret_key).ok
+        # Append-only: the database itself refuses edits and deletions.
+        with pytest.raises(Exception, match="append-only"):
+            db.execute(text("UPDATE audit SET detail = 'x' WHERE id = 1"))
+            db.commit()
+        db.rollback()
+        with pytest.raises(Exception, match="append-only"):
+            db.execute(text("DELETE FROM audit WHERE id = 2"))
+            db.commit()
+        db.rollback()
+    finally:
+        db.close()
+    # Someone who can switch the protection off can edit a row: the chain shows where.
+    if database_url.startswith("sqlite"):
+        _raw(web, "DROP TRIGGER audit_no_update")
+        _raw(web, "DROP TRIGGER audit_no_delete")
+    else:
+        _raw(web, "ALTER TABLE audit DISABLE TRIGGER audit_append_only")
+    target = entries[2].id
+    _raw(web, f"UPDATE audit SET detail = 'nothing to see' WHERE id = {target}")
+    db = web.state.sessions()
+    try:
+        report = audit.verify(db, web.settings.secret_key)
+        assert not report.ok and report.first_broken == target and "edited" in report.reason
+    finally:
+        db.close()
+    _raw(web, f"DELETE FROM audit WHERE id = {target}")
+    db = web.state.sessions()
+    try:
+        report = audit.verify(db, web.settings.secret_key)
+        assert not report.ok and report.first_broken == entries[3].id and "deleted" in report.reason
+    finally:
+        db.close()
+
+
+def _users(web: WebApp) -> list[tuple[int, str]]:
+    from cspkit.web.db import User
+
+    db = web.state.sessions()
+    try:
+        return [(u.id, u.email) for u in db.query(User)]
+    finally:
+        db.close()
+
+
+def test_the_audit_page_and_export_are_for_administrators(web: WebApp) -> None:
+    admin = web.signed_in("administrator")
+    page = admin.get("/audit")
+    assert page.status_code == 200 and "is intact" in page.text and USERS["administrator"] in page.text
+    export = admin.get("/audit/export.csv")
+    lines = export.text.strip().splitlines()
+    assert lines[0] == "id,at,actor,role,action,target,detail,prev_hash,hash"
+    assert any(",audit export," in line for line in lines) or len(lines) > 2
+    assert web.signed_in("analyst").get("/audit").status_code == 403
+
+
+def test_cli_user_add_and_audit_verify(own_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CSPKIT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CSPKIT_SECRET_KEY", raising=False)
+    runner = CliRunner()
+    ws = str(own_workspace.root)
+    made = runner.invoke(cli, ["user", "add", "first@csp.example", "--role", "administrator", "--workspace", ws])
+    assert made.exit_code == 0, made.output
+    assert "One-time password: " in made.output
+    piped = runner.invoke(
+        cli,
+        ["user", "add", "owner@police.example", "--role", "data-owner", "--organisation", "Bedfordshire Police",
+         "--password-stdin", "--workspace", ws],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert piped.exit_code == 0 and "One-time" not in piped.output, piped.output
+    no_org = runner.invoke(cli, ["user", "add", "x@csp.example", "--role", "data-owner", "--workspace", ws])
+    assert no_org.exit_code == 1 and "--organisation" in no_org.output
+    bad_role = runner.invoke(cli, ["user", "add", "y@csp.example", "--role", "mayor", "--workspace", ws])
+    assert bad_role.exit_code == 1 and "Unknown role" in bad_role.output
+    ok = runner.invoke(cli, ["audit", "verify", "--workspace", ws])
+    assert ok.exit_code == 0 and "2 entries is intact" in ok.output
+    import sqlite3
+
+    con = sqlite3.connect(own_workspace.key_path.parent / "web.sqlite3")
+    con.execute("DROP TRIGGER audit_no_update")
+    con.execute("UPDATE audit SET role = 'public' WHERE id = 1")
+    con.commit()
+    con.close()
+    broken = runner.invoke(cli, ["audit", "verify", "--workspace", ws])
+    assert broken.exit_code == 1 and "broken" in broken.output and "entry 1" in broken.output
