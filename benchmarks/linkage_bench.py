@@ -256,13 +256,17 @@ def child_cspkit(args: dict[str, Any]) -> dict[str, Any]:
 def child_clear(args: dict[str, Any]) -> dict[str, Any]:
     """Splink's own comparisons on the clear values (benchmark only, in memory), same blocking and training."""
     import logging
+    import tempfile
 
+    import duckdb
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     for name in ("splink",):
         logging.getLogger(name).setLevel(logging.ERROR)
-    con = _connect()
+    con = duckdb.connect()  # the clear baseline may spill (synthetic data, a private folder removed on exit)
+    spill = tempfile.TemporaryDirectory(prefix="cspkit-bench-")
+    con.execute(f"SET memory_limit = '6GB'; SET temp_directory = '{spill.name}'; SET preserve_insertion_order = false")
     t0 = time.perf_counter()
     _clear_table(con, args["records"])
     generated = time.perf_counter() - t0
