@@ -91,7 +91,9 @@ def records_sql(con: duckdb.DuckDBPyConnection) -> str:
         if not {role.record_key, token["surname"], token["forename_grams"]} <= have:
             continue
         ref = role.ref_key if role.ref_key in have else "NULL"
-        features = ", ".join(f"{column} AS {name}" for name, column in token.items())
+        # A column the warehouse does not hold (a token kept apart in identity_features) is NULL: its levels
+        # then never fire, and the other comparisons carry the match.
+        features = ", ".join(f"{column if column in have else 'NULL'} AS {name}" for name, column in token.items())
         selects.append(
             f"SELECT {unique_id_sql(role)} AS unique_id, '{role.source}' AS source, '{role.role}' AS role, "
             f"_agency AS agency, {role.record_key} AS record_key, {ref} AS ref_key, "
