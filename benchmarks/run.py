@@ -595,9 +595,61 @@ def bench_calibration(opts: Options) -> BenchResult:
     return result
 
 
+LINKAGE_RECORDS = 1_000_000
+LINKAGE_U_PAIRS = 2e6
+TARGET_LINKAGE_SECONDS = 300.0
+TARGET_LINKAGE_PEAK_BYTES = 6e9
+
+
+def bench_linkage(opts: Options) -> BenchResult:
+    """Linkage of a million person records (benchmarks/linkage_bench.py), with clear-text Splink in the same run."""
+    args = {"records": LINKAGE_RECORDS, "max_pairs": LINKAGE_U_PAIRS}
+    result = BenchResult("linkage", details={"records": LINKAGE_RECORDS, "u_sample_pairs": LINKAGE_U_PAIRS})
+    for label, task in (("cspkit (keyed features)", "linkage_cspkit"), ("Splink on clear text", "linkage_clear")):
+        try:
+            run = run_child(task, args)
+        except RuntimeError as error:  # keep the other child's figures (the clear baseline once ran out of memory)
+            result.measurements[label] = {"seconds": 0.0, "cpu_seconds": 0.0, "rows_per_s": 0, "peak_rss_bytes": 0}
+            result.details[f"{task} failed"] = str(error)
+            print(json.dumps({task: str(error)}), file=sys.stderr)
+            continue
+        print(json.dumps({task: run.payload}), file=sys.stderr)  # figures survive a later failure
+        seconds = float(run.payload["seconds"])
+        result.measurements[label] = {
+            **run.payload,
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(LINKAGE_RECORDS / seconds) if seconds else 0,
+            "process_seconds": round(run.process_seconds, 1),
+            "cpu_seconds": round(run.cpu_seconds, 1),
+            "peak_rss_bytes": run.peak_rss_bytes,
+        }
+    cs = result.measurements["cspkit (keyed features)"]
+    clear = result.measurements["Splink on clear text"]
+    cs["ratio_to_clear_text"] = round(cs["seconds"] / clear["seconds"], 2) if clear["seconds"] else None
+    if "f1" not in cs:
+        return result
+    result.checks = [
+        Check("cspkit linkage wall time (gate + Splink)", cs["seconds"], TARGET_LINKAGE_SECONDS, False, "s"),
+        Check("cspkit linkage peak memory", cs["peak_rss_bytes"], TARGET_LINKAGE_PEAK_BYTES, False, "bytes"),
+        Check("cspkit pairwise F1", cs["f1"], 0.975, True, ""),
+        Check("cspkit pairwise precision", cs["precision"], 0.98, True, ""),
+    ]
+    return result
+
+
+def _linkage_child(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def run(args: dict[str, Any]) -> dict[str, Any]:
+        import linkage_bench  # benchmarks/ is on sys.path when this script runs
+
+        return dict(getattr(linkage_bench, name)(args))
+
+    return run
+
+
 BENCHMARKS: dict[str, Callable[[Options], BenchResult]] = {
     "calibration": bench_calibration,
     "ingest": bench_ingest,
+    "linkage": bench_linkage,
     "ingest_profile": bench_ingest_profile,
     "findings": bench_findings,
     "report": bench_report,
@@ -607,6 +659,7 @@ DEFAULT_BENCHMARKS = [
     "findings",
     "report",
     "calibration",
+    "linkage",
 ]  # the others are diagnostics: run them with --only NAME
 
 CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -620,6 +673,8 @@ CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "report": child_report,
     "sql": child_sql,
     "sql_explain": child_sql_explain,
+    "linkage_cspkit": _linkage_child("child_cspkit"),
+    "linkage_clear": _linkage_child("child_clear"),
 }
 
 

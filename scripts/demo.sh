@@ -12,6 +12,8 @@ $CSPKIT ingest --workspace "$WS" demo/police/bedfordshire-2021-05_2023-04.zip
 $CSPKIT synth "$WS/partner-data" --seed 1 --years 3 --end-month 2023-04
 $CSPKIT ingest --workspace "$WS" "$WS/partner-data"
 $CSPKIT status --workspace "$WS"
+$CSPKIT link --workspace "$WS"
+$CSPKIT link evaluate --workspace "$WS" "$WS/partner-data/linkage_truth.csv"
 bash scripts/demo_judgements.sh "$WS"
 $CSPKIT priorities --workspace "$WS"
 $CSPKIT assess --workspace "$WS" --edition restricted

@@ -934,3 +934,69 @@ def key_encrypt_warehouse(workspace: WorkspaceOpt = None) -> None:
     ws.connect().close()
     state = "Encrypted" if was_plain else "Already encrypted:"
     console.print(f"{state} the warehouse {ws.warehouse_path}.", highlight=False)
+
+
+# --- linkage ---------------------------------------------------------------------------------------------
+
+link_app = typer.Typer(
+    help="Link the same people across partner sources (keyed features, Splink); store a person id per record.",
+    invoke_without_command=True,
+)
+app.add_typer(link_app, name="link")
+
+
+@link_app.callback()
+@friendly_errors
+def link(
+    ctx: typer.Context,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Match probability to join two records (default 0.95, or the last used)."),
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (in process) or spark (cspkit[spark]).")] = "duckdb",
+    retrain: Annotated[bool, typer.Option("--retrain", help="Train the model again instead of reusing it.")] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train (first time), predict and cluster every person record of every loaded partner source."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cspkit.linkage.report import print_summary
+    from cspkit.linkage.run import link_people
+
+    ws = _workspace(workspace)
+    with ws.connect() as con:
+        if warning := ws.check_key(con):
+            err_console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+        summary = link_people(
+            con, ws.key(), threshold=threshold, engine=engine, retrain=retrain, charts_dir=ws.outputs / "linkage"
+        )
+    if as_json:
+        _print_json(summary.as_dict())
+        return
+    print_summary(console, summary)
+
+
+@link_app.command("evaluate")
+@friendly_errors
+def link_evaluate(
+    truth: Annotated[Path, typer.Argument(help="TRUTH.csv: source,record_ref,role,person_label.")],
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="Score a baseline instead: exact (same full name and date of birth)."),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score the stored linkage against a clerically reviewed sample: pairwise precision, recall and F1."""
+    from cspkit.linkage.evaluate import evaluate, read_truth
+    from cspkit.linkage.report import print_evaluation
+
+    ws = _workspace(workspace)
+    rows = read_truth(truth)
+    with ws.connect() as con:
+        result = evaluate(con, ws.key(), rows, baseline=baseline)
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    print_evaluation(console, result)

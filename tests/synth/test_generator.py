@@ -34,10 +34,12 @@ CONTRACTS = {
     "domestic_abuse.csv": [
         "incident_ref", "reported_at", "victim_ref", "perpetrator_ref", "is_crime", "crime_type", "dash_risk",
         "victim_sex", "victim_age", "children_present", "lsoa_code", "victim_name", "victim_dob", "victim_postcode",
+        "perpetrator_name", "perpetrator_dob", "perpetrator_postcode",
     ],
     "marac_referrals.csv": [
         "referral_ref", "referral_date", "victim_ref", "perpetrator_ref", "referring_agency", "dash_score",
-        "children_in_household",
+        "children_in_household", "victim_name", "victim_dob", "victim_postcode", "perpetrator_name",
+        "perpetrator_dob", "perpetrator_postcode",
     ],
     "population.csv": ["area_code", "year", "population", "adult_female_population", "households"],
     "recommendations.csv": ["ref", "year", "text", "status", "priority", "owner", "due", "evidence"],
@@ -326,7 +328,7 @@ def test_same_seed_gives_byte_identical_files(small_runs: dict[str, Path]) -> No
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
     assert digests(small_runs["a"]) == digests(small_runs["b"])
-    assert len(digests(small_runs["a"])) == 13
+    assert len(digests(small_runs["a"])) == 14  # the partner files, manifest, truth, README and linkage truth
     truth = json.loads((small_runs["a"] / "truth.json").read_text(encoding="utf-8"))
     assert truth["window"] == {"start": "2022-04-01", "end": "2024-03-31"}
     assert 55_000 < truth["generator"]["population"] < 65_000

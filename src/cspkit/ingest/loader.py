@@ -58,6 +58,7 @@ from cspkit.ingest.readers import (
     xlsx_to_csv,
 )
 from cspkit.ingest.validate import REASONS, column_sql
+from cspkit.privacy.features import linkage_features_sql
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Contract
@@ -438,6 +439,9 @@ def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: st
             name_sql=kinds.get("name"),
             dob_sql=kinds.get("dob"),
             postcode_sql=kinds.get("postcode"),
+        )
+        exprs += linkage_features_sql(
+            key, person, name_sql=kinds.get("name"), dob_sql=kinds.get("dob"), postcode_sql=kinds.get("postcode")
         )
     return exprs
 

@@ -104,6 +104,24 @@ class Column:
         return self.kind in PERSONAL_KINDS
 
 
+def _identity_columns(role: str, synonyms: tuple[str, ...] = ()) -> tuple[Column, ...]:
+    """A person's full name, date of birth and postcode (direct identifiers, for linkage): ``victim_name``..."""
+    words = (role, *synonyms)
+    return (
+        Column(f"{role}_name", "name", aliases=tuple(f"{w} name" for w in words), help="Full name, as one column."),
+        Column(
+            f"{role}_dob",
+            "dob",
+            aliases=tuple(a for w in words for a in (f"{w} dob", f"{w} date of birth")),
+        ),
+        Column(
+            f"{role}_postcode",
+            "postcode",
+            aliases=tuple(a for w in words for a in (f"{w} postcode", f"{w} post code")),
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Contract:
     """A source: its columns and how it is loaded.
@@ -290,6 +308,7 @@ CONTRACTS: dict[str, Contract] = {
                 Column("victim_name", "name"),
                 Column("victim_dob", "dob", aliases=("date of birth", "dob")),
                 Column("victim_postcode", "postcode", aliases=("postcode",)),
+                *_identity_columns("perpetrator", ("suspect",)),
             ),
             month_column="reported_at",
             unique_column="incident_ref",
@@ -306,6 +325,8 @@ CONTRACTS: dict[str, Contract] = {
                 Column("referring_agency", "text", aliases=("referrer", "referring organisation")),
                 Column("dash_score", "int", minimum=0, maximum=27, aliases=("dash", "dash ticks")),
                 Column("children_in_household", "int", minimum=0, maximum=30, aliases=("children",)),
+                *_identity_columns("victim", ("client",)),
+                *_identity_columns("perpetrator", ("suspect",)),
             ),
             month_column="referral_date",
             unique_column="referral_ref",

@@ -30,6 +30,7 @@ from cspkit.synth import messy as messy_mode
 from cspkit.synth import substance
 from cspkit.synth import truth as ground_truth
 from cspkit.synth.area import Area, Lsoa, load_area
+from cspkit.synth.identities import LINKAGE_TRUTH_COLUMNS, render_identities
 from cspkit.synth.names import (
     ASB_OUTCOMES,
     ASB_TYPES,
@@ -61,10 +62,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "domestic_abuse.csv": (
         "incident_ref", "reported_at", "victim_ref", "perpetrator_ref", "is_crime", "crime_type", "dash_risk",
         "victim_sex", "victim_age", "children_present", "lsoa_code", "victim_name", "victim_dob", "victim_postcode",
+        "perpetrator_name", "perpetrator_dob", "perpetrator_postcode",
     ),
     "marac_referrals.csv": (
         "referral_ref", "referral_date", "victim_ref", "perpetrator_ref", "referring_agency", "dash_score",
-        "children_in_household",
+        "children_in_household", "victim_name", "victim_dob", "victim_postcode", "perpetrator_name",
+        "perpetrator_dob", "perpetrator_postcode",
     ),
     "population.csv": ("area_code", "year", "population", "adult_female_population", "households"),
     "recommendations.csv": ("ref", "year", "text", "status", "priority", "owner", "due", "evidence"),
@@ -873,6 +876,21 @@ def generate(
         ),
     }
 
+    # Identities of every person record, with linkage noise, from a stream of their own (other truths unchanged).
+    for name in ("domestic_abuse.csv", "marac_referrals.csv"):
+        for row in tables[name]:
+            for column in COLUMNS[name]:
+                row.setdefault(column, "")
+    police_person = {ref: pid for pid, ref in people.refs["police"].items()}
+    linkage_rows, linkage_summary = render_identities(
+        tables,
+        people,
+        gen.perpetrator_of,
+        {police_person[r["victim_ref"]] for r in da_rows},
+        np.random.default_rng([seed, 12]),
+        (gen.start, gen.end),
+    )
+
     wards = area.wards()
     ward_of = {lsoa.code: lsoa.ward_code for lsoa in area.lsoas}
     adult_females = sum(int(r["adult_female_population"]) for r in population_rows)
@@ -941,6 +959,12 @@ def generate(
             "persons_known_to_several_agencies": _multi_agency(person_of),
             "person_of": person_of,
         },
+        "linkage": {
+            "truth_file": "linkage_truth.csv",
+            "definition": "One row per person record: source, record_ref (incident_ref, referral_ref or "
+            "offender_ref as in the partner file), role (victim, perpetrator, offender), person_label (true person).",
+            **linkage_summary,
+        },
         "messy": None,
     }
 
@@ -956,6 +980,7 @@ def generate(
         for name, rows in tables.items():
             (out_dir / name).write_bytes(_csv_text(COLUMNS[name], rows).encode("utf-8"))
         rows_written = {name: len(rows) for name, rows in tables.items()}
+    (out_dir / "linkage_truth.csv").write_bytes(_csv_text(LINKAGE_TRUTH_COLUMNS, linkage_rows).encode("utf-8"))
     manifest = [{"file": name, "source": source, "agency": agency} for name, (source, agency) in MANIFEST.items()]
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     truth_path = out_dir / "truth.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cspkit.findings.engine import TopicBuilder
-from cspkit.topics import asb, domestic_abuse, profile, reoffending, sexual_violence, substance_misuse
+from cspkit.topics import asb, domestic_abuse, linkage, profile, reoffending, sexual_violence, substance_misuse
 
 __all__ = ["TOPIC_BUILDERS"]
 
@@ -24,4 +24,5 @@ TOPIC_BUILDERS: Mapping[str, TopicBuilder] = {
     "reoffending": reoffending.build,
     "sv": sexual_violence.build,
     "substance": substance_misuse.build,
+    "linkage": linkage.build,
 }

@@ -11,6 +11,7 @@ came from), ``_agency`` and ``_month`` (``YYYY-MM`` of the row, for coverage, re
 
 from __future__ import annotations
 
+from cspkit.privacy.features import feature_columns
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
 from cspkit.sources.vocabularies import BANDED, stored_name
 
@@ -78,6 +79,7 @@ def stored_columns(contract: Contract) -> list[tuple[str, str]]:
             out.append((key_column(col), "VARCHAR"))
         elif col.kind in _TOKENS:
             out.extend((name, "VARCHAR") for _, name in token_fields(col))
+            out.extend(feature_columns(person_prefix(col), col.kind))  # keyed linkage features (privacy/features.py)
         elif (contract.name, col.name) in BANDED:
             out.append((stored_name(contract.name, col.name), "VARCHAR"))
         else:
@@ -146,4 +148,15 @@ def all_ddl() -> list[str]:
     """Every statement that creates the warehouse schema (idempotent)."""
     from cspkit.warehouse.features import FEATURES_DDL  # features builds on this module
 
-    return [*META_DDL, FEATURES_DDL, *(table_ddl(c) for c in CONTRACTS.values())]
+    return [*META_DDL, FEATURES_DDL, *(table_ddl(c) for c in CONTRACTS.values()), *_feature_migrations()]
+
+
+def _feature_migrations() -> list[str]:
+    """Linkage feature columns added to warehouses made before they existed (their old rows stay NULL)."""
+    return [
+        f"ALTER TABLE {contract.name} ADD COLUMN IF NOT EXISTS {name} {sql_type}"
+        for contract in CONTRACTS.values()
+        for col in contract.columns
+        if col.kind in _TOKENS
+        for name, sql_type in feature_columns(person_prefix(col), col.kind)
+    ]

@@ -1,0 +1,1 @@
+"""Cross-agency person linkage on keyed features with Splink (DuckDB in process, or Spark)."""
