@@ -27,6 +27,7 @@ from cspkit.ingest.readers import InputFile, file_hash, sniff_text, transcode_to
 from cspkit.ingest.validate import REASONS
 from cspkit.sources.vocabularies import screening_checks, stored_value_sql
 from cspkit.sql import quote_ident, sql_str
+from cspkit.privacy.features import linkage_features_sql
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Column, Contract
@@ -450,6 +451,9 @@ def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: st
             name_sql=kinds.get("name"),
             dob_sql=kinds.get("dob"),
             postcode_sql=kinds.get("postcode"),
+        )
+        exprs += linkage_features_sql(  # the same gate features as the loader (linkage)
+            key, person, name_sql=kinds.get("name"), dob_sql=kinds.get("dob"), postcode_sql=kinds.get("postcode")
         )
     return exprs
 

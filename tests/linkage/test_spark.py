@@ -30,8 +30,9 @@ def test_spark_gives_the_same_people_as_duckdb(linked_workspace: Workspace) -> N
     con = linked_workspace.connect(read_only=True)
     try:
         # Victims of a few hundred DA incidents, with every other record of the same people: real clusters.
+        people = records_sql(con, linked_workspace.key())
         records = con.sql(
-            f"WITH r AS ({records_sql(con)}), p AS (SELECT unique_id, person_id FROM link_people) "
+            f"WITH r AS ({people}), p AS (SELECT unique_id, person_id FROM link_people) "
             "SELECT r.* FROM r JOIN p USING (unique_id) WHERE p.person_id IN "
             "(SELECT person_id FROM link_people WHERE source = 'marac_referrals' ORDER BY person_id LIMIT 120) "
             "ORDER BY unique_id"

@@ -128,7 +128,7 @@ def evaluate(
         people = (
             "(SELECT unique_id, source, role, agency, record_key, "
             "coalesce(forename || surname || dob, unique_id) AS person_id "
-            f"FROM ({records_sql(con)}))"
+            f"FROM ({records_sql(con, key)}))"
         )
     elif baseline is not None:
         raise InputFileError(f"Unknown baseline {baseline!r}: use {EXACT_BASELINE}.")

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 
 import duckdb
 
+from cspkit.sources.contracts import CONTRACTS
+from cspkit.sql import quote_ident
+from cspkit.warehouse.features import FEATURE_TOKENS, FEATURES_TABLE, anchor_column, record_key_sql
+from cspkit.warehouse.schema import key_column
+
 __all__ = ["FEATURE_COLUMNS", "ROLES", "Role", "records_sql", "unique_id_sql"]
 
 
@@ -82,8 +87,30 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def records_sql(con: duckdb.DuckDBPyConnection) -> str:
+def _kept_apart(key: bytes, role: Role, have: set[str], tables: set[str]) -> tuple[str, dict[str, str]]:
+    """A join to the low-entropy tokens kept apart in identity_features, and the columns it gives.
+
+    Those tokens (postcode district, birth year, forename initial) are not in the event tables; their rows hang on
+    a keyed record key that only the key holder can compute (warehouse/features.py), so linkage, which holds the
+    key, joins them here. One row per record key: a person's rows could in principle carry different tokens.
+    """
+    contract = CONTRACTS[role.source]
+    anchor = anchor_column(contract, role.prefix)
+    if FEATURES_TABLE not in tables or anchor is None or key_column(anchor) not in have:
+        return "", {}
+    record = record_key_sql(key, contract, role.prefix, "_agency", quote_ident(key_column(anchor)))
+    tokens = ", ".join(f"min({t}) AS {t}" for t in FEATURE_TOKENS)
+    join = (
+        f" LEFT JOIN (SELECT record_key AS _feature_key, {tokens} FROM {FEATURES_TABLE} "
+        f"WHERE source = '{role.source}' AND person = '{role.prefix}' GROUP BY record_key) AS _kept "
+        f"ON _kept._feature_key = {record}"
+    )
+    return join, {f"{role.prefix}_{t}": f"_kept.{t}" for t in FEATURE_TOKENS}
+
+
+def records_sql(con: duckdb.DuckDBPyConnection, key: bytes) -> str:
     """SQL of all person records in the warehouse (sources or roles without identity columns are skipped)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     selects: list[str] = []
     for role in ROLES:
         have = _columns(con, role.source)
@@ -91,14 +118,17 @@ def records_sql(con: duckdb.DuckDBPyConnection) -> str:
         if not {role.record_key, token["surname"], token["forename_grams"]} <= have:
             continue
         ref = role.ref_key if role.ref_key in have else "NULL"
-        # A column the warehouse does not hold (a token kept apart in identity_features) is NULL: its levels
-        # then never fire, and the other comparisons carry the match.
-        features = ", ".join(f"{column if column in have else 'NULL'} AS {name}" for name, column in token.items())
+        join, kept = _kept_apart(key, role, have, tables)
+        # A column neither in the event table nor kept apart is NULL: its levels never fire, and the other
+        # comparisons carry the match.
+        features = ", ".join(
+            f"{column if column in have else kept.get(column, 'NULL')} AS {name}" for name, column in token.items()
+        )
         selects.append(
             f"SELECT {unique_id_sql(role)} AS unique_id, '{role.source}' AS source, '{role.role}' AS role, "
             f"_agency AS agency, {role.record_key} AS record_key, {ref} AS ref_key, "
             f"_agency || '|{role.ref_column}' AS ref_scope, CAST({role.date_column} AS DATE) AS event_date, "
-            f"{features} FROM {role.source} "
+            f"{features} FROM {role.source}{join} "
             f"WHERE coalesce({token['surname']}, {token['dob']}, {token['postcode']}) IS NOT NULL"
         )
     if not selects:

@@ -145,7 +145,7 @@ def link_people(
         raise LinkageError(f"The threshold must be a match probability between 0 and 1, got {threshold}.")
     if engine not in ("duckdb", "spark"):
         raise LinkageError(f"Unknown engine {engine!r}: use duckdb or spark.")
-    sql = records_sql(con)
+    sql = records_sql(con, key)
     records = con.sql(sql).to_arrow_table() if sql else pa.table({})
     if records.num_rows < 2:
         raise LinkageError(
