@@ -341,3 +341,11 @@ def test_offences_per_member_year_use_equal_windows_before_and_after_entry(
     assert f.value == pytest.approx(1 / years) and f.baseline == pytest.approx(5 / years)
     assert f.unit == "offences per member-year" and "regression to the mean" in f.definition
     assert f.change is not None and f.change.method == "exact conditional (mid-p)"
+
+
+def test_offences_each_agrees_in_number() -> None:
+    from cspkit.topics.reoffending.cohort import _offences_each
+
+    assert _offences_each(1.0) == "1 offence each"
+    assert _offences_each(1.5) == "1.5 offences each"
+    assert _offences_each(2.0) == "2 offences each"

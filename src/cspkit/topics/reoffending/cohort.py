@@ -57,6 +57,11 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def _offences_each(value: float | None) -> str:
+    """``1 offence each``, ``1.5 offences each``: the noun agrees with the number."""
+    return f"{_num(value)} offence{'' if value == 1 else 's'} each"
+
+
 def _num(value: float | None) -> str:
     return "n/a" if value is None else format_number(round(value, 2))
 

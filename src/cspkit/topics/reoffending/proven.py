@@ -20,6 +20,7 @@ from cspkit.topics.reoffending.cohort import (
     _last_day,
     _n,
     _num,
+    _offences_each,
     _pct,
     _ratio,
     _Setup,
@@ -179,7 +180,7 @@ def add_followup(g: _Group) -> None:
             none_yet
             if n == 0
             else (
-                f"The {r:,} of {who} who reoffended committed {_num(per_reoffender)} offences each within "
+                f"The {r:,} of {who} who reoffended committed {_offences_each(per_reoffender)} within "
                 f"{f} months "
                 f"({_n(o, 'offence')}; binary rate {_pct(binary)})"
                 + (f", against {_num(per_reoffender_base)} for those who joined in {s.baseline.label}" if rb else "")

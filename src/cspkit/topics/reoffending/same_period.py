@@ -17,6 +17,7 @@ from cspkit.topics.reoffending.cohort import (
     _mcnemar,
     _n,
     _num,
+    _offences_each,
     _paired_change,
     _pct,
     _ratio,
@@ -172,7 +173,7 @@ def add_same_period(g: _Group, same: dict[str, Any]) -> None:
         "offences per member",
         definition + "Offences / members; tested with the Wilcoxon signed-rank test of each member's counts.",
         lambda c: (
-            f"The {where} committed {_num(per_offender)} offences each on average while on the programme "
+            f"The {where} committed {_offences_each(per_offender)} on average while on the programme "
             f"({_n(o, 'offence')}) against {_num(per_offender_base)} ({ob:,}) in {s.baseline.label}: "
             + _verdict(c, "fall", "rise")
             + f". {note}"
@@ -195,7 +196,7 @@ def add_same_period(g: _Group, same: dict[str, Any]) -> None:
         "same members' offences in the period before / those of them with at least one. Always read with the "
         "binary rate and the counts: it can fall while the number of reoffenders rises. " + _REGRESSION_CAUTION,
         lambda _c: (
-            f"Members of the {g.label} who reoffended committed {_num(per_reoffender)} offences each while "
+            f"Members of the {g.label} who reoffended committed {_offences_each(per_reoffender)} while "
             f"on the programme in {s.period.label} ({_n(o, 'offence')} by {r:,} of the {n:,} members, a binary "
             f"rate of {_pct(binary)}), against {_num(per_reoffender_base)} in {s.baseline.label} "
             f"({_n(ob, 'offence')} by "
