@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from cspkit.synth.identities import keying_typo
+
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -66,20 +68,6 @@ ENDINGS = (
 )  # fmt: skip
 DISTRICTS = [f"{a}{n}" for a in ("LU", "MK", "SG", "AL", "HP", "NN", "PE", "CB", "OX", "RG") for n in range(1, 40)]
 _LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
-
-
-def _typo(word: str, draw: int) -> str:
-    if len(word) < 4:
-        return word + word[-1]
-    i = 1 + draw % (len(word) - 2)
-    kind = (draw // 1000) % 4
-    if kind == 0:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    if kind == 1:
-        return word[:i] + word[i + 1 :]
-    if kind == 2:
-        return word[:i] + word[i] + word[i:]
-    return word[:i] + "aeioubcdfgklmnprst"[(draw // 10) % 18] + word[i + 1 :]
 
 
 def generate_records(n_records: int, seed: int = 1) -> dict[str, list[Any]]:
@@ -135,9 +123,9 @@ def generate_records(n_records: int, seed: int = 1) -> dict[str, list[Any]]:
             forename = NICKNAMES[forename]
         if u[r, 2] < 0.05:
             if u[r, 3] < 0.5:
-                forename = _typo(forename, int(draws[r]))
+                forename = keying_typo(forename, int(draws[r]))
             else:
-                surname = _typo(surname, int(draws[r]))
+                surname = keying_typo(surname, int(draws[r]))
         names.append(f"{surname.upper()}, {forename}" if agency[r] == 3 else f"{forename} {surname}")
         if u[r, 4] < 0.05:
             dobs.append("")

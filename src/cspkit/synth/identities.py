@@ -19,7 +19,6 @@ truth stays as it was. Noise, at rates chosen to be realistic rather than easy:
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
@@ -28,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from cspkit.synth.names import NICKNAMES, SURNAMES
-from cspkit.synth.people import People, Person
+from cspkit.synth.people import People, Person, ascii_fold
 
-__all__ = ["LINKAGE_TRUTH_COLUMNS", "PersonRecord", "render_identities"]
+__all__ = ["LINKAGE_TRUTH_COLUMNS", "PersonRecord", "keying_typo", "render_identities"]
 
 LINKAGE_TRUTH_COLUMNS = ("source", "record_ref", "role", "person_label")
 
@@ -245,7 +244,7 @@ def _agency_variant(agency: str, profile: _Profile, rng: np.random.Generator) ->
     if u[1] < p_nick and forename in NICKNAMES:
         forename = NICKNAMES[forename]
     if u[2] < p_typo:
-        surname = _typo(surname, int(rng.integers(1_000_000)))
+        surname = keying_typo(surname, int(rng.integers(1_000_000)))
     return forename, surname, bool(u[3] < p_ascii), bool(u[4] < p_unspaced)
 
 
@@ -265,11 +264,11 @@ def _record_identity(
     if u[0] < _RECORD_TYPO:
         draw = int(rng.integers(1_000_000))
         if u[1] < 0.5:
-            forename = _typo(forename, draw)
+            forename = keying_typo(forename, draw)
         else:
-            surname = _typo(surname, draw)
+            surname = keying_typo(surname, draw)
     if drop_accents:
-        forename, surname = _ascii(forename), _ascii(surname)
+        forename, surname = ascii_fold(forename), ascii_fold(surname)
     if record.agency == "police":
         name = f"{forename} {surname.upper()}"
     elif record.agency == "probation":
@@ -310,11 +309,7 @@ def _record_identity(
     return name, dob, postcode
 
 
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
-def _typo(word: str, draw: int) -> str:
+def keying_typo(word: str, draw: int) -> str:
     """A plausible keying error: two letters swapped, one dropped, one doubled, or one replaced."""
     if len(word) < 4:
         return word + word[-1]

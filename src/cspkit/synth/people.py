@@ -17,7 +17,7 @@ import numpy as np
 from cspkit.synth.area import Lsoa
 from cspkit.synth.names import FEMALE_FORENAMES, MALE_FORENAMES, NICKNAMES, SURNAMES
 
-__all__ = ["AGENCIES", "Identifiers", "People", "Person"]
+__all__ = ["AGENCIES", "Identifiers", "People", "Person", "ascii_fold"]
 
 AGENCIES = ("police", "council", "marac", "probation")
 
@@ -131,7 +131,7 @@ class People:
         if draws[1] < p_typo:
             surname = _typo(surname, int(rng.integers(1_000_000)))
         if draws[2] < p_ascii:
-            forename, surname = _ascii(forename), _ascii(surname)
+            forename, surname = ascii_fold(forename), ascii_fold(surname)
         if agency == "police":
             name = f"{forename} {surname.upper()}"
         elif agency == "council" and draws[3] < 0.15:
@@ -145,7 +145,7 @@ class People:
         return Identifiers(name=name, dob=dob, postcode=postcode)
 
 
-def _ascii(text: str) -> str:
+def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
