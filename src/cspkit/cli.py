@@ -823,7 +823,7 @@ def user_add(
     settings, db = _web_session(ws)
     try:
         try:
-            user = add_user(db, email, role, password, organisation)
+            user = add_user(db, email, role, password, organisation, one_time=not password_stdin)
         except UserError as exc:
             raise ConfigError(str(exc)) from None
         audit.append(
@@ -839,7 +839,7 @@ def user_add(
         db.close()
     console.print(f"Added {user.email} ({role}).")
     if not password_stdin:
-        console.print(f"One-time password: {password}", highlight=False)
+        console.print(f"One-time password: {password} (they choose their own at first sign-in)", highlight=False)
 
 
 @audit_app.command("verify")
