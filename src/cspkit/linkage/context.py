@@ -15,8 +15,7 @@ candidates to her abusers. Within one victim (one linked person), perpetrator cl
   the nickname table, the same Soundex code, or bigram Dice >= 0.75), the date of birth, the postcode.
 
 Two perpetrators of one victim with one name and different dates of birth stay two people, and so do two that one
-agency holds under two references. Only keyed values are
-read (the same features Splink compares).
+agency holds under two references. Only keyed values are read (the same features Splink compares).
 """
 
 from __future__ import annotations
