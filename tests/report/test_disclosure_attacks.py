@@ -58,13 +58,14 @@ def _truth(f: Finding | None, measure: str) -> float | None:
 
 def _leaks(problem: Problem, truth: dict[Hashable, float | None]) -> list[tuple[Hashable, int, Hashable]]:
     """Cells recovered exactly that the edition did not print: any hidden by a marker, and any never printed
-    that is small."""
+    that is small. A zero is not a leak: the edition prints zeros (``suppress_zero`` is off), so a "*" that turns
+    out to hide one tells the reader nothing it would not have printed."""
     out = []
     for key, value in problem.recovered().items():
         seen = problem.seen[key]
         true = truth.get(key)
         assert true is None or value == round(true), (key, value, true)  # the attacker is never wrong
-        if seen in ("<5", "*") or (true is not None and 0 < true < THRESHOLD):
+        if value != 0 and (seen in ("<5", "*") or (true is not None and 0 < true < THRESHOLD)):
             out.append((key, value, seen))
     return out
 
@@ -354,3 +355,12 @@ def test_maps_leave_no_comment_and_hatch_every_withheld_ward(public: AssessResul
             assert len(re.findall(r"url\(#h", figure.svg)) == (withheld + 1 if withheld else 0), table.id
             checked += 1
     assert checked >= 2
+
+
+def test_published_rows_keep_their_verdict(public: AssessResult) -> None:
+    """Protection blanks what belongs to a hidden count, and nothing else: a printed ward keeps its verdict."""
+    for table in _tables(public.document):
+        if table.id == "crime-wards":
+            printed = [r for r in table.rows if isinstance(r["value"], int | float)]
+            assert printed and all(r["verdict"] not in ("", "–") for r in printed)
+            assert all(r["verdict"] == "–" for r in table.rows if not isinstance(r["value"], int | float))

@@ -22,8 +22,9 @@ from tests.report.demo_assessment import demo_assessment
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 
 THRESHOLD = 5
-#: int columns that are not counts of events or people (a rank, a number of files).
-NOT_COUNTS = {"rank", "base_rank", "files"}
+#: int columns that are not counts of events or people (a rank, a number of files, a deprivation decile, the
+#: neighbourhoods and residents of a decile: public statistics).
+NOT_COUNTS = {"rank", "base_rank", "files", "decile", "lsoas", "population"}
 #: A small count quoted in a sentence: "3 of 40", "(2)", "4 victims", "1 offence". Decimals ("1.4 offences")
 #: and the control-chart rule ("2 of 3 beyond 2 sigma") are not counts.
 SMALL_COUNT = re.compile(

@@ -212,11 +212,17 @@ class Builder:
         #: a suppressed figure away by differencing), on top of those small in themselves.
         self.hidden: set[str] = set()
         #: Public edition: the disclosure ledger (``cspkit.report.disclosure``), decided once for every output.
-        self.ledger = disclosure_ledger(inp.fs, inp.suppress_below) if inp.public else None
+        self.ledger = disclosure_ledger(inp.fs, inp.suppress_below, self.ward_crime_types()) if inp.public else None
         if self.ledger is not None:
             self.hidden |= set(self.ledger.hidden)
         self._places: list[tuple[str, float, float]] | None = None
         self.said: dict[str, int] = {}
+
+    def ward_crime_types(self) -> list[str]:
+        """Crime types whose ward tables the document prints: those of recommended priorities (see
+        ``chapters/priorities.py``); all crime's are printed in the crime chapter."""
+        pr = self.inp.priorities
+        return [str(key) for key in pr.recommended()] if pr is not None else []
 
     @property
     def neutral(self) -> tuple[str, ...]:
@@ -242,8 +248,9 @@ class Builder:
         if not self.inp.public:
             return []
         names = []
+        unprinted = self.ledger.unprinted if self.ledger is not None else set()
         for f in self.fs.findings:
-            if f.id in self.hidden and f.unit == "count":
+            if (f.id in self.hidden or f.id in unprinted) and f.unit == "count":
                 names.append(f.area_name if ".ward." in f.id else f.title)
         return [n for n in names if n]
 
@@ -271,7 +278,8 @@ class Builder:
             if start < 0:
                 continue
             end = text.find(".", start + len(lead))
-            rows = [r for r in f.extra.get(key, []) if r.get("id") not in self.hidden]
+            unprinted = self.ledger.unprinted if self.ledger is not None else set()
+            rows = [r for r in f.extra.get(key, []) if r.get("id") not in self.hidden | unprinted]
             up = f.change is not None and f.change.direction == "up"
             same_way = [r for r in rows if (r["difference"] > 0) == up][:3]
             movers = ", ".join(
@@ -426,12 +434,12 @@ class Builder:
                 for k in derived:
                     if k in new:
                         new[k] = "–"
-            for k in rate_cols:  # as printed (0.00): no more digits in the Excel cell than on the page
-                if isinstance(new.get(k), float):
-                    new[k] = round(new[k], 2)
                 for k in ("verdict", "signal"):  # a verdict or p-value with the other count could give it away
                     if isinstance(new.get(k), str):
                         new[k] = "–"
+            for k in rate_cols:  # as printed (0.00): no more digits in the Excel cell than on the page
+                if isinstance(new.get(k), float):
+                    new[k] = round(new[k], 2)
             rows.append(new)
         note = (table.note + " " if table.note else "") + (
             f"Counts from 1 to {self.inp.suppress_below - 1} are shown as <{self.inp.suppress_below}; cells marked * "
@@ -697,8 +705,15 @@ def where_blocks(b: Builder, prefix: str, suffix: str, what: str, table_id: str,
         blocks.append(Paragraph(b.sentence(hot)))
         if lsoa_map:
             blocks.append(b.hotspot_map(f"{prefix}.hotspots", f"{what} by LSOA"))
-    blocks.append(b.ward_map(prefix, suffix, f"{what} per 1,000 residents by ward"))
-    blocks.append(b.ward_table(prefix, suffix, f"{what} by ward", table_id))
+    table = b.ward_table(prefix, suffix, f"{what} by ward", table_id)
+    if b.inp.public and table is not None and not any(isinstance(r.get("value"), int | float) for r in table.rows):
+        # a map hatched all over and a table of markers tell the reader nothing: say so once
+        blocks.append(
+            Paragraph(f"{what} by ward is not published for this period: the counts are too small to publish.")
+        )
+    else:
+        blocks.append(b.ward_map(prefix, suffix, f"{what} per 1,000 residents by ward"))
+        blocks.append(table)
     return [block for block in blocks if block is not None]
 
 

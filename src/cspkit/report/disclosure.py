@@ -51,11 +51,14 @@ class DisclosureLedger:
         threshold: counts from 1 to this minus one are small.
         hidden: finding id -> why it is withheld (``small``, or the linked table that needed it).
         series_hidden: ids of findings whose monthly series is not published.
+        unprinted: ids of ward findings no table prints (they protect others for free; sentences must not name
+            them with a number either).
     """
 
     threshold: int
     hidden: dict[str, str] = field(default_factory=dict)
     series_hidden: set[str] = field(default_factory=set)
+    unprinted: set[str] = field(default_factory=set)
 
     def is_hidden(self, finding_id: str) -> bool:
         return finding_id in self.hidden
@@ -152,8 +155,11 @@ def _number(f: Finding, measure: str) -> int:
     return max(round(value), 0) if isinstance(value, int | float) and value == value else 0
 
 
-def _suppress_linked(table: LinkedTable, by_id: dict[str, Finding], ledger: DisclosureLedger) -> set[str]:
-    """The findings of one linked table to hide, given those hidden already."""
+def _suppress_linked(
+    table: LinkedTable, by_id: dict[str, Finding], ledger: DisclosureLedger, unprinted: set[str]
+) -> set[str]:
+    """The findings of one linked table to hide, given those hidden already and those never printed (hidden from
+    the reader anyway, so they protect the others for free)."""
     rows = sorted({r for r, _ in table.cells}, key=lambda r: (r == table.total_row, r))
     cols = sorted({c for _, c in table.cells}, key=lambda c: (c == table.total_col, c))
     newly: set[str] = set()
@@ -162,7 +168,7 @@ def _suppress_linked(table: LinkedTable, by_id: dict[str, Finding], ledger: Disc
         forced = pd.DataFrame(False, index=rows, columns=cols)
         for (r, c), fid in table.cells.items():
             counts.loc[r, c] = _number(by_id[fid], measure)
-            forced.loc[r, c] = ledger.is_hidden(fid)
+            forced.loc[r, c] = ledger.is_hidden(fid) or fid in unprinted
         result = suppress_table(
             counts,
             threshold=ledger.threshold,
@@ -171,7 +177,7 @@ def _suppress_linked(table: LinkedTable, by_id: dict[str, Finding], ledger: Disc
             hidden=forced,
         )
         for (r, c), fid in table.cells.items():
-            if bool(result.suppressed.loc[r, c]) and not ledger.is_hidden(fid):
+            if bool(result.suppressed.loc[r, c]) and not ledger.is_hidden(fid) and fid not in unprinted:
                 newly.add(fid)
     return newly
 
@@ -182,9 +188,28 @@ def _series_groups(fs: FindingSet) -> list[list[str]]:
     return [crime] if crime else []
 
 
-def disclosure_ledger(fs: FindingSet, threshold: int) -> DisclosureLedger:
-    """Decide, once for the whole public edition, which findings (and monthly series) are withheld."""
+def disclosure_ledger(
+    fs: FindingSet, threshold: int, ward_crime_types: Iterable[str] | None = None
+) -> DisclosureLedger:
+    """Decide, once for the whole public edition, which findings (and monthly series) are withheld.
+
+    Args:
+        fs: the findings of the run.
+        threshold: counts from 1 to this minus one are small.
+        ward_crime_types: the crime types whose ward counts the document prints (all crime's always are; the
+            others in the chapters of recommended priorities). The ward counts of the other types are never
+            printed, so they count as hidden without being withheld. None: every type's are printed.
+    """
     ledger = DisclosureLedger(threshold)
+    printed_types = None if ward_crime_types is None else {"all", *ward_crime_types}
+    ledger.unprinted = {
+        f.id
+        for f in fs.findings
+        if printed_types is not None
+        and (m := _CRIME_TYPE.match(f.id))
+        and ".ward." in f.id
+        and m["type"] not in printed_types
+    }
     by_id = {f.id: f for f in fs.findings}
     for f in fs.findings:
         if small_finding(f, threshold):
@@ -194,7 +219,7 @@ def disclosure_ledger(fs: FindingSet, threshold: int) -> DisclosureLedger:
     while changed:  # a finding hidden in one table may open a line of another
         changed = False
         for table in tables:
-            for fid in sorted(_suppress_linked(table, by_id, ledger)):
+            for fid in sorted(_suppress_linked(table, by_id, ledger, ledger.unprinted)):
                 ledger.hidden[fid] = f"protects a figure in {table.name}"
                 changed = True
 

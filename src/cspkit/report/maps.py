@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 ATTRIBUTION = "Contains OS data © Crown copyright and database right; ONS boundaries, Open Government Licence v3.0."
-SUPPRESSED_LABEL = "fewer than 5 (suppressed)"
+SUPPRESSED_LABEL = "not published (small numbers)"
 NO_DATA_LABEL = "no data"
 
 #: ColorBrewer YlOrRd, 5 classes: sequential and colour-blind safe.
