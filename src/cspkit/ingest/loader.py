@@ -64,7 +64,7 @@ from cspkit.privacy.features import linkage_features_sql
 from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Contract
-from cspkit.sources.vocabularies import screening_checks, stored_value_sql
+from cspkit.sources.vocabularies import screening_checks, stored_value_sql, unmapped_sql
 from cspkit.sql import quote_ident, sql_str
 from cspkit.warehouse.features import features_insert_sql, features_purge_sql
 from cspkit.warehouse.schema import NOTES_DDL, key_column, person_prefix, stored_columns
@@ -94,6 +94,9 @@ class LoadResult:
     duplicated_columns: list[str] = field(default_factory=list)
     #: Accepted rows whose area code has the right shape but is not in the lookup: column -> (rows, examples).
     unknown_codes: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    #: Accepted rows whose label is neither in the column's vocabulary nor mapped, so stored as Other: column ->
+    #: rows (no examples: a label a worker typed may hold anything).
+    unmapped_labels: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -610,6 +613,7 @@ def _write(
         for statement in features_purge_sql(contract, key):
             con.execute(statement)
         result.unknown_codes = _unknown_codes(con, contract, match, file_id)
+        result.unmapped_labels = _unmapped_labels(con, contract, match, plan)
         _record_notes(con, result)
         con.execute("COMMIT")
     except BaseException:
@@ -743,12 +747,34 @@ def _unknown_codes(
     return out
 
 
+def _unmapped_labels(
+    con: duckdb.DuckDBPyConnection, contract: Contract, match: HeaderMatch, plan: _Plan
+) -> dict[str, int]:
+    """Accepted rows whose category label is in neither the vocabulary nor the partner's ``label_map`` (stored as
+    ``Other``), per column: one more pass over the file, only for partner sources with vocabulary columns."""
+    conditions = {
+        col.name: cond
+        for col in contract.columns
+        if col.name in match.mapping
+        and (cond := unmapped_sql(contract.name, col.name, quote_ident("val__" + col.name))) is not None
+    }
+    if not conditions:
+        return {}
+    counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in conditions.values())
+    row = con.execute(f"SELECT {counts} FROM {plan.checked(quiet=True)} WHERE {plan.accepted}").fetchall()[0]
+    return {name: int(n) for name, n in zip(conditions, row, strict=True) if n}
+
+
 def _record_notes(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
-    """Keep unknown codes, duplicated and ignored columns with the file (table ``ingest_notes``)."""
+    """Keep unknown codes, unmapped labels, duplicated and ignored columns with the file (``ingest_notes``)."""
     con.execute(NOTES_DDL)
     for column, (rows, examples) in result.unknown_codes.items():
         con.execute(
             "INSERT INTO ingest_notes VALUES (?, ?, 'unknown_code', ?, ?)", [result.file_id, column, rows, examples]
+        )
+    for column, rows in result.unmapped_labels.items():
+        con.execute(
+            "INSERT INTO ingest_notes VALUES (?, ?, 'unmapped_label', ?, []::VARCHAR[])", [result.file_id, column, rows]
         )
     for note, columns in (("duplicated_column", result.duplicated_columns), ("ignored_column", result.ignored_columns)):
         if columns:  # one statement however many (a file may have 100,000 columns)
