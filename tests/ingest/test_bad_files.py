@@ -178,8 +178,8 @@ def test_duplicated_columns_and_unknown_codes_are_reported_and_recorded(workspac
         con.close()
     assert note_lines(record.notes) == [
         "lsoa_code: 2 rows with an area code not in the lookup (e.g. E01999998, E01999999)",
-        "1 column(s) outside the contract, not loaded",
-        "1 column name(s) written twice (the first was read)",
+        "1 column outside the contract, not loaded",
+        "1 column name written twice (the first was read)",
     ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cspkit.cli import app
+from cspkit.findings.data_sources import note_lines, source_records
 from cspkit.ingest import ingest_paths
 from cspkit.sources.contracts import CONTRACTS
 from cspkit.sources.vocabularies import BANDED, OTHER, VOCABULARIES
@@ -158,3 +159,10 @@ def test_the_reporting_agency_of_an_asb_incident_takes_a_vocabulary(workspace: W
     assert loaded.unmapped_labels == {"agency": 1}
     rows = _values(workspace, "SELECT agency FROM asb_incidents ORDER BY reported_at")
     assert [r["agency"] for r in rows] == ["police", "council", "housing", OTHER]
+    # counted for the data-quality appendix, without the label (a label a worker typed may hold anything)
+    con = workspace.connect(read_only=True)
+    try:
+        [record] = [r for r in source_records(con) if r.source == "asb_incidents"]
+    finally:
+        con.close()
+    assert note_lines(record.notes) == ["agency: 1 row with a label not in the vocabulary, counted as Other"]

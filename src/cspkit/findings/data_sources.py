@@ -57,11 +57,15 @@ class SourceRecord:
 
 #: How each kind of ingest note reads in the data-quality appendix (``{rows}`` and ``{column}`` filled in).
 NOTE_TEXT = {
-    "unknown_code": "{column}: {rows:,} rows with an area code not in the lookup",
-    "unmapped_label": "{column}: {rows:,} labels not in the vocabulary, counted as Other",
-    "ignored_column": "{files:,} column(s) outside the contract, not loaded",
-    "duplicated_column": "{files:,} column name(s) written twice (the first was read)",
+    "unknown_code": "{column}: {rows} with an area code not in the lookup",
+    "unmapped_label": "{column}: {rows} with a label not in the vocabulary, counted as Other",
+    "ignored_column": "{columns} outside the contract, not loaded",
+    "duplicated_column": "{columns} written twice (the first was read)",
 }
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,12 @@ def note_lines(notes: list[SourceNote]) -> list[str]:
     for kind, text in NOTE_TEXT.items():
         these = [n for n in notes if n.note == kind]
         if kind in ("ignored_column", "duplicated_column"):
-            lines += [text.format(files=len(these))] if these else []
+            word = "column" if kind == "ignored_column" else "column name"
+            lines += [text.format(columns=_count(len(these), word))] if these else []
             continue
         for n in these:
             shown = f" (e.g. {', '.join(n.examples)})" if n.examples else ""
-            lines.append(text.format(column=n.column, rows=n.rows) + shown)
+            lines.append(text.format(column=n.column, rows=_count(n.rows, "row")) + shown)
     return lines
 
 
