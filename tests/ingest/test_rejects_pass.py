@@ -9,6 +9,7 @@ planted ones, at the right lines.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,44 @@ def test_scan_file_sees_mixed_line_endings_across_block_boundaries(tmp_path: Pat
         assert scan_file(path).mixed_newlines is mixed, data[-12:]
     path.write_bytes(b"h\na\nb")
     assert count_lines(path) == 3
+
+
+def _csv_module_starts(path: Path, enough: int, last_byte: int) -> tuple[list[int], list[int], bool]:
+    """The csv-module path of ``_record_starts`` (what the vectorised one must agree with)."""
+    fast = loader._unquoted_record_starts
+    loader._unquoted_record_starts = lambda *_: None
+    try:
+        return loader._record_starts(path, ",", enough, last_byte)
+    finally:
+        loader._unquoted_record_starts = fast
+
+
+def test_record_starts_of_quote_free_files_agree_with_the_csv_module(tmp_path: Path) -> None:
+    """Line offsets and record lines of files without quotes (blank lines, CR LF and LF, a last line without a
+    newline, lines across the 1 MB block boundary) are those the csv module gives, computed without it."""
+    rng = random.Random(11)
+    path = tmp_path / "f.csv"
+    for _ in range(400):
+        cells = ["", "", " ", ",", "a,1", "bb,,2", "x"]
+        newline = rng.choice(["\n", "\r\n"])
+        body = newline.join(rng.choice(cells) for _ in range(rng.randint(0, 10)))
+        text = "h1,h2" + newline + body + (newline if rng.random() < 0.7 else "")
+        path.write_bytes(text.encode("utf-8"))
+        fast = loader._unquoted_record_starts(path, 10**9, 0)
+        assert fast == _csv_module_starts(path, 10**9, 0), repr(text)
+    # a CR LF cut by the block boundary, blank lines on both sides of it
+    head = "h\n" + "r,1\n" * ((1 << 20) // 4 - 1)
+    pad = (1 << 20) - len(head) - 1
+    text = head + "x" * pad + "\r\n\r\n" + "\n".join(["r,2", "", "r,3"] * 5000) + "\n"
+    path.write_bytes(text.encode("ascii"))
+    fast = loader._unquoted_record_starts(path, 10**9, 0)
+    assert fast is not None and fast == _csv_module_starts(path, 10**9, 0)
+    # bounded: both stop early and agree on what they read
+    offsets, starts, complete = loader._unquoted_record_starts(path, 100, 0) or ([], [], True)
+    reference = _csv_module_starts(path, 100, 0)
+    assert not complete and not reference[2]
+    assert starts[: len(reference[1])] == reference[1] and offsets[: len(reference[0])] == reference[0]
+    # a quote (or a lone CR) leaves the file to the csv module
+    for other in (b'h\n"a\nb",1\n', b"h\na\rb\n"):
+        path.write_bytes(other)
+        assert loader._unquoted_record_starts(path, 10**9, 0) is None

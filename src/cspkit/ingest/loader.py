@@ -816,8 +816,13 @@ def _record_starts(path: Path, delimiter: str, enough: int, last_byte: int) -> t
     lines).
 
     Bounded: reading stops once more than ``enough`` records are found and byte ``last_byte`` is passed (the rejects
-    to place are all before), so a malformed line near the top of a large file costs little.
+    to place are all before), so a malformed line near the top of a large file costs little. A file without a quote
+    (every data.police.uk file) is split without the csv module: each non-blank line is a record
+    (:func:`_unquoted_record_starts`, vectorised).
     """
+    unquoted = _unquoted_record_starts(path, enough, last_byte)
+    if unquoted is not None:
+        return unquoted
     offsets: list[int] = []
 
     def lines() -> Iterator[str]:
@@ -844,6 +849,61 @@ def _record_starts(path: Path, delimiter: str, enough: int, last_byte: int) -> t
     finally:
         csv.field_size_limit(previous)
     return offsets, starts, complete
+
+
+def _unquoted_record_starts(path: Path, enough: int, last_byte: int) -> tuple[list[int], list[int], bool] | None:
+    """:func:`_record_starts` for a file with no quote character: lines are split at LF, a line that is empty (or
+    only CR) is blank, and every other line after the first is a record; numpy over 16 MB blocks instead of a
+    Python loop per line. None when the file holds a quote, a NUL or a CR that does not end a line (the csv module
+    decides those)."""
+    import numpy as np
+
+    block_size = 1 << 20  # doubled up to 16 MB: a reject near the top of a large file reads little
+    line_starts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+    records: list[np.ndarray] = []
+    found = 0
+    base = 0
+    previous = -1  # the byte before this block (-1 at the start of the file)
+    line = 1  # 1-based number of the first line starting in this block's range
+    complete = True
+    with path.open("rb") as fh:
+        while block := fh.read(block_size):
+            data = np.frombuffer(block, dtype=np.uint8)
+            if np.any(data == 34) or np.any(data == 0) or (previous == 13 and data[0] != 10):
+                return None
+            cr = np.flatnonzero(data[:-1] == 13)  # a CR must end a line (CR LF); one at the block's end: next block
+            if cr.size and np.any(data[cr + 1] != 10):
+                return None
+            newlines = np.flatnonzero(data == 10)
+            # each LF ends the line that started after the previous LF; it is blank when it holds nothing or a CR
+            ends = newlines + base
+            starts = np.concatenate(([line_starts[-1][-1]], ends[:-1] + 1)) if len(ends) else np.empty(0, np.int64)
+            length = ends - starts
+            first_byte = np.where(starts >= base, data[np.clip(starts - base, 0, len(data) - 1)], previous)
+            blank = (length == 0) | ((length == 1) & (first_byte == 13))
+            numbers = np.arange(line, line + len(ends), dtype=np.int64)
+            records.append(numbers[~blank & (numbers > 1)])
+            found += int(records[-1].size)
+            line += len(ends)
+            if len(ends):
+                line_starts.append(ends + 1)
+            base += len(data)
+            previous = int(data[-1])
+            block_size = min(block_size * 2, 1 << 24)
+            if found > enough and base > last_byte:
+                complete = False
+                break
+    if complete and previous == 13:
+        return None  # the file ends with a CR
+    offsets = np.concatenate(line_starts)
+    size = base
+    if complete and offsets[-1] >= size:  # the file ends with LF: no line starts after it
+        offsets = offsets[:-1]
+    elif complete and line > 1:  # a last line without LF (not the header) is a record: it is not blank
+        records.append(np.array([line], dtype=np.int64))
+    if not complete:
+        offsets = offsets[:-1] if offsets[-1] >= base else offsets
+    return offsets.tolist(), np.concatenate(records).tolist() if records else [], complete
 
 
 def _fix_line_numbers(
@@ -874,14 +934,15 @@ def _fix_line_numbers(
         bad[int(duck_line)] = bisect.bisect_right(starts, line) - 1  # the record starting at or before it
     if len(set(bad.values())) != malformed or min(bad.values(), default=0) < 0:
         return
-    skip = set(bad.values())
-    good = [starts[i] for i in range(len(starts)) if i not in skip]
-    rejected = [r for (r,) in con.execute("SELECT _row FROM _rejected").fetchall()]
-    if any(int(r) > len(good) for r in rejected):
+    import numpy as np
+
+    good = np.delete(np.asarray(starts, dtype=np.int64), sorted(set(bad.values())))  # records DuckDB returned
+    rejected = [int(r) for (r,) in con.execute("SELECT _row FROM _rejected").fetchall()]
+    if any(r > len(good) for r in rejected):
         return
     con.execute(
         "INSERT INTO _line_map SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
-        [rejected, [good[int(r) - 1] for r in rejected]],
+        [rejected, [int(good[r - 1]) for r in rejected]],
     )
     for duck_line, index in bad.items():
         con.execute("UPDATE _malformed SET _line = ? WHERE _line = ?", [starts[index], duck_line])
