@@ -135,13 +135,6 @@ def ingest(
     source: Annotated[str | None, typer.Option("--source", help="Source name (default: detected).")] = None,
     agency: Annotated[str | None, typer.Option("--agency", help="Agency that supplied the files.")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: first).")] = None,
-    accept_new_key: Annotated[
-        bool,
-        typer.Option(
-            "--accept-new-key",
-            help="Load even though the key file is not the one earlier pseudonyms were made with (they will not link).",
-        ),
-    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -159,10 +152,8 @@ def ingest(
     try:
         _warn_key_permissions(ws)
         mismatch = ws.check_key(con)
-        if mismatch and not accept_new_key:
-            raise WorkspaceError(mismatch + " Nothing was loaded; pass --accept-new-key to load anyway.")
-        if mismatch:
-            err_console.print(f"[bold yellow]Warning:[/] {mismatch}")
+        if mismatch:  # pseudonyms made with two keys never mix in one warehouse (docs/privacy.md)
+            raise WorkspaceError(mismatch + " Nothing was loaded.")
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -220,6 +211,8 @@ def _column_notes(r: Any) -> list[str]:
         out.append("columns named twice (the first is read): " + ", ".join(duplicated[:8]))
     for column, (rows, examples) in getattr(r, "unknown_codes", {}).items():
         out.append(f"{column}: {rows:,} row(s) with codes not in the lookup (e.g. {', '.join(examples)})")
+    for column, rows in getattr(r, "unmapped_labels", {}).items():
+        out.append(f"{column}: {rows:,} label(s) not in the vocabulary, stored as Other (map them with a label_map)")
     return out
 
 

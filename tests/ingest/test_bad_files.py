@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cspkit.cli import app
+from cspkit.findings.data_sources import note_lines, source_records
 from cspkit.ingest import IngestReport, ingest_paths, sweep_temp, temp_root
 from cspkit.workspace import Workspace
 
@@ -169,6 +170,17 @@ def test_duplicated_columns_and_unknown_codes_are_reported_and_recorded(workspac
         ("lsoa_code", "unknown_code", 2, ["E01999998", "E01999999"]),
     ]
     assert accepted == 3  # the first "category" column is read: every row is valid
+    # the findings stage hands the notes to the data-quality appendix with the source's record
+    con = workspace.connect(read_only=True)
+    try:
+        [record] = [r for r in source_records(con) if r.source == "asb_incidents"]
+    finally:
+        con.close()
+    assert note_lines(record.notes) == [
+        "lsoa_code: 2 rows with an area code not in the lookup (e.g. E01999998, E01999999)",
+        "1 column outside the contract, not loaded",
+        "1 column name written twice (the first was read)",
+    ]
 
 
 def test_temporary_copies_live_in_the_workspace_and_stale_ones_are_swept(workspace: Workspace, tmp_path: Path) -> None:

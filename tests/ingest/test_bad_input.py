@@ -242,8 +242,9 @@ def test_a_line_over_one_megabyte_is_rejected_alone(workspace: Workspace, tmp_pa
 
 
 def test_formula_like_cells_are_stored_as_plain_text(workspace: Workspace, tmp_path: Path) -> None:
-    """Spreadsheet formula triggers (=, +, -, @) are kept verbatim as text in a free-text column, never evaluated or
-    altered; in a vocabulary column (asb_type) they are not a category, so they are stored as Other."""
+    """Spreadsheet formula triggers (=, +, -, @) are kept verbatim as text in a free-text column (a survey theme),
+    never evaluated or altered; in a vocabulary column (asb_type, agency) they are not a category, so they are
+    stored as Other, and counted."""
     path = tmp_path / "formula.csv"
     path.write_text(
         "incident_ref,reported_at,category,agency,asb_type\n"
@@ -252,14 +253,21 @@ def test_formula_like_cells_are_stored_as_plain_text(workspace: Workspace, tmp_p
         encoding="utf-8",
     )
     result = _loaded(workspace, path)
-    assert result.rows_accepted == 2
+    assert (result.rows_accepted, result.unmapped_labels) == (2, {"agency": 2, "asb_type": 2})
+    views = tmp_path / "views.csv"
+    views.write_text(
+        'year,theme,respondents,share_concerned\n2023,"=HYPERLINK(""http://evil.example"",""click"")",100,0.5\n'
+        "2023,@SUM(A1:A9),100,0.25\n",
+        encoding="utf-8",
+    )
+    report = _ingest(workspace, views)[0]
+    assert (report.errors, report.loaded[0].rows_accepted) == ([], 2)
     con = workspace.connect(read_only=True)
-    rows = con.execute("SELECT agency, asb_type FROM asb_incidents ORDER BY agency").fetchall()
+    rows = con.execute("SELECT agency, asb_type FROM asb_incidents").fetchall()
+    themes = con.execute("SELECT theme FROM public_views ORDER BY theme").fetchall()
     con.close()
-    assert rows == [
-        ('=HYPERLINK("http://evil.example","click")', "Other"),
-        ("@SUM(A1:A9)", "Other"),
-    ]
+    assert rows == [("Other", "Other")] * 2
+    assert themes == [('=HYPERLINK("http://evil.example","click")',), ("@SUM(A1:A9)",)]
 
 
 def test_line_numbers_after_a_malformed_row_are_file_lines(workspace: Workspace, tmp_path: Path) -> None:

@@ -44,16 +44,20 @@ def _rows(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-ASB_ROWS = [("A1", "2022-01-05", "personal", "Café £5"), ("A2", "06/02/2022", "nuisance", "naïve")]
+ASB_ROWS = [
+    ("A1", "2022-01-05", "personal", "FIXED PENALTY NOTICE (£100)"),
+    ("A2", "06/02/2022", "nuisance", "advice  given"),
+]
 EXPECTED_ASB = [
-    (dt.datetime(2022, 1, 5), "personal", "Café £5"),
-    (dt.datetime(2022, 2, 6), "nuisance", "naïve"),
+    (dt.datetime(2022, 1, 5), "personal", "Fixed penalty notice (£100)"),
+    (dt.datetime(2022, 2, 6), "nuisance", "Advice given"),
 ]
 
 
 def _text(delimiter: str = ",", newline: str = "\n") -> str:
-    # agency is free text (outcome now takes a vocabulary), so it shows the characters come through unchanged.
-    lines = [delimiter.join(("incident_ref", "reported_at", "category", "agency"))]
+    # asb_incidents holds no free text any more (agency and outcome take vocabularies): a vocabulary label with a
+    # "£" shows the characters come through unchanged (a mis-decoded "Â£" would not match, and be stored as Other)
+    lines = [delimiter.join(("incident_ref", "reported_at", "category", "outcome"))]
     lines += [delimiter.join(r) for r in ASB_ROWS]
     return newline.join(lines) + newline
 
@@ -71,12 +75,12 @@ def _text(delimiter: str = ",", newline: str = "\n") -> str:
 def test_text_encodings_and_delimiters(
     workspace: Workspace, tmp_path: Path, name: str, data: bytes, encoding: str
 ) -> None:
-    """BOM, cp1252 ("£", "é" stored as proper UTF-8), CRLF, tab and semicolon files all load the same values."""
+    """BOM, cp1252 ("£" stored as proper UTF-8), CRLF, tab and semicolon files all load the same values."""
     path = tmp_path / name
     path.write_bytes(data)
     [result] = _ingest(workspace, [path]).loaded
     assert (result.source, result.rows_read, result.rows_accepted, result.encoding) == ("asb_incidents", 2, 2, encoding)
-    assert _rows(workspace, "SELECT reported_at, category, agency FROM asb_incidents ORDER BY 1") == EXPECTED_ASB
+    assert _rows(workspace, "SELECT reported_at, category, outcome FROM asb_incidents ORDER BY 1") == EXPECTED_ASB
 
 
 def _workbook(path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cspkit.cli import app
+from cspkit.findings.data_sources import note_lines, source_records
 from cspkit.ingest import ingest_paths
 from cspkit.sources.contracts import CONTRACTS
 from cspkit.sources.vocabularies import BANDED, OTHER, VOCABULARIES
@@ -59,6 +60,7 @@ def test_labels_are_controlled_and_identifiers_refused(workspace: Workspace, tmp
     loaded = report.loaded[0]  # type: ignore[attr-defined]
     assert (loaded.rows_read, loaded.rows_accepted, loaded.rows_rejected) == (7, 5, 2)
     assert loaded.rejects_by_reason == {"identifier_in_text": 2}
+    assert loaded.unmapped_labels == {"asb_type": 1}  # "Parking on verge": stored as Other, and counted
     rows = _values(workspace, "SELECT asb_type, outcome FROM asb_incidents ORDER BY reported_at")
     assert rows == [
         {"asb_type": "Noise", "outcome": "No further action"},
@@ -96,7 +98,9 @@ def test_a_partners_own_labels_are_mapped(workspace: Workspace, tmp_path: Path) 
         "B2,2023-02-06 21:00,environmental,Bins left out,Advice given\n",
         encoding="utf-8",
     )
-    assert _load(workspace, data, source="asb_incidents", agency="council").ok  # type: ignore[attr-defined]
+    report = _load(workspace, data, source="asb_incidents", agency="council")
+    assert report.ok  # type: ignore[attr-defined]
+    assert report.loaded[0].unmapped_labels == {"asb_type": 1}  # type: ignore[attr-defined]
     rows = _values(workspace, "SELECT asb_type, outcome FROM asb_incidents ORDER BY reported_at")
     assert rows == [
         {"asb_type": "Vehicle nuisance", "outcome": "Warning letter issued"},
@@ -134,3 +138,31 @@ def test_printed_labels_without_a_vocabulary_are_screened(workspace: Workspace, 
     loaded = _load(workspace, path, source="recommendations").loaded[0]  # type: ignore[attr-defined]
     assert (loaded.rows_accepted, loaded.rejects_by_reason) == (1, {"identifier_in_text": 1})
     assert "Quillfeather" not in repr(_values(workspace, "SELECT * FROM rejects"))
+
+
+def test_the_reporting_agency_of_an_asb_incident_takes_a_vocabulary(workspace: Workspace, tmp_path: Path) -> None:
+    """``asb_incidents.agency`` was free text: now a vocabulary word, an alias, or Other (counted), and an
+    identifier in it is refused like in any category column."""
+    path = tmp_path / "asb.csv"
+    path.write_text(
+        "incident_ref,reported_at,category,agency\n"
+        "G1,2023-01-05 21:00,nuisance,Police\n"
+        "G2,2023-01-06 21:00,nuisance,Borough Council\n"
+        "G3,2023-01-07 21:00,nuisance,housing association\n"
+        "G4,2023-01-08 21:00,nuisance,Parish warden\n"
+        "G5,2023-01-09 21:00,nuisance,ring 07700 900999\n",
+        encoding="utf-8",
+    )
+    report = _load(workspace, path, source="asb_incidents", agency="council")
+    loaded = report.loaded[0]  # type: ignore[attr-defined]
+    assert (loaded.rows_accepted, loaded.rejects_by_reason) == (4, {"identifier_in_text": 1})
+    assert loaded.unmapped_labels == {"agency": 1}
+    rows = _values(workspace, "SELECT agency FROM asb_incidents ORDER BY reported_at")
+    assert [r["agency"] for r in rows] == ["police", "council", "housing", OTHER]
+    # counted for the data-quality appendix, without the label (a label a worker typed may hold anything)
+    con = workspace.connect(read_only=True)
+    try:
+        [record] = [r for r in source_records(con) if r.source == "asb_incidents"]
+    finally:
+        con.close()
+    assert note_lines(record.notes) == ["agency: 1 row with a label not in the vocabulary, counted as Other"]

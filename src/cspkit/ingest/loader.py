@@ -2,16 +2,17 @@
 
 The whole file is read by DuckDB (all columns as text) and streamed once, in parallel, through layers of SQL
 (trimmed text, parsed values, checks) straight into its table: the rows without a reject are written with personal
-columns replaced by keyed pseudonyms. Rejects are found cheaply after: when every line was accepted there is nothing
-to find; otherwise a parse-only count of the records says whether any row was refused, and only then is the file
-read again, narrowly, for the refused rows, which go to ``rejects`` with their line, column, reason code and a
-masked value. Rows read = rows accepted + rows rejected, always. A file whose content was loaded before is a no-op;
-a corrected file for the same source, agency and months replaces those rows in the same transaction; a process
-killed mid-load leaves the warehouse as it was before that file.
+columns replaced by keyed pseudonyms. The same pass counts the rows it refuses, by the check that refused each (a
+temporary sequence per check, advanced only for a refused row), so a file without a reject is read once, and a file
+with rejects is read once more, in order, for the columns and checks that refused a row and nothing else. Refused
+rows go to ``rejects`` with their line, column, reason code and a masked value. Rows read = rows accepted + rows
+rejected, always. A file whose content was loaded before is a no-op; a corrected file for the same source, agency
+and months replaces those rows in the same transaction; a process killed mid-load leaves the warehouse as it was
+before that file.
 
 Row order: accepted rows are written with ``preserve_insertion_order = false`` (every core writes; no re-ordering
 of row groups), so the order of rows in the warehouse is not the order of the file. Nothing depends on it: record
-numbers come from the rejects pass, which keeps file order.
+numbers come from the rejects pass, which numbers the records in file order.
 
 Storage of ``crime_id`` (a unique 64-hex text per crime): DuckDB's default compression. Storing it uncompressed
 would save about 2 CPU seconds per 5 million rows once, at load, for about 130 MB more on disk per 5 million rows
@@ -51,6 +52,7 @@ import duckdb
 from cspkit.errors import InputFileError, SourceError
 from cspkit.ingest.readers import (
     InputFile,
+    count_lines,
     normalise_newlines,
     scan_file,
     sniff_text,
@@ -61,7 +63,7 @@ from cspkit.ingest.validate import REASONS, column_sql
 from cspkit.privacy.pseudonymise import pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Contract
-from cspkit.sources.vocabularies import screening_checks, stored_value_sql
+from cspkit.sources.vocabularies import screening_checks, stored_value_sql, unmapped_sql
 from cspkit.sql import quote_ident, sql_str
 from cspkit.warehouse.features import features_insert_sql, features_purge_sql
 from cspkit.warehouse.schema import NOTES_DDL, key_column, stored_columns
@@ -91,6 +93,9 @@ class LoadResult:
     duplicated_columns: list[str] = field(default_factory=list)
     #: Accepted rows whose area code has the right shape but is not in the lookup: column -> (rows, examples).
     unknown_codes: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    #: Accepted rows whose label is neither in the column's vocabulary nor mapped, so stored as Other: column ->
+    #: rows (no examples: a label a worker typed may hold anything).
+    unmapped_labels: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -249,10 +254,10 @@ def load_file(
                 delimiter=delimiter,
                 path=path,
                 plan=plan,
-                lines=text_scan.lines,
+                today=today,
             )
         finally:
-            for temp in ("_flags", "_rejected", "_reader_errors", "_reader_scans", "_malformed", "_line_map"):
+            for temp in ("_rejected", "_reader_errors", "_reader_scans", "_malformed", "_line_map"):
                 con.execute(f"DROP TABLE IF EXISTS {temp}")
     return result
 
@@ -316,11 +321,12 @@ class _Plan:
     trimmed: list[str]
     parsed: list[str]
     conditions: list[str]  # reject conditions, in order
+    checks: list[tuple[str, str]]  # (column, reason) of each condition
     reject: str  # CASE of (column, reason, value) structs: the first failing check of a row
 
     def reader(self, *, quiet: bool) -> str:
         """``read_csv`` of the file. Loud: malformed records are skipped and stored in ``_reader_errors``;
-        quiet: skipped only (the count and rejects passes read the file again)."""
+        quiet: skipped only (the rejects and identity-feature passes read the file again)."""
         errors = (
             "ignore_errors = true"
             if quiet
@@ -353,15 +359,29 @@ class _Plan:
         return "NOT (" + " OR ".join(f"coalesce({c}, false)" for c in self.conditions) + ")"
 
 
-def _plan(contract: Contract, match: HeaderMatch, path: Path, delimiter: str, today: dt.date) -> _Plan:
-    """The layered SQL of a file (see :class:`_Plan`)."""
+def _plan(
+    contract: Contract,
+    match: HeaderMatch,
+    path: Path,
+    delimiter: str,
+    today: dt.date,
+    only: set[tuple[str, str]] | None = None,
+) -> _Plan:
+    """The layered SQL of a file (see :class:`_Plan`).
+
+    ``only``: keep just the checks of these (column, reason) pairs, and just the columns they (and the month) read:
+    the narrow rejects pass, which looks again only at what refused a row (see :func:`_find_rejects`). Without it,
+    every column and every check.
+    """
     today_sql = f"DATE {sql_str(today.isoformat())}"
     trimmed: list[str] = []
     parsed: list[str] = []
     conditions: list[str] = []
+    checks: list[tuple[str, str]] = []
     reason_cases: list[str] = []
+    wanted = None if only is None else {c for c, _ in only} | {str(contract.month_column)}
     for col in contract.columns:
-        if col.name not in match.mapping:
+        if col.name not in match.mapping or (wanted is not None and col.name not in wanted):
             continue
         raw_name, val_name = quote_ident("raw__" + col.name), quote_ident("val__" + col.name)
         csql = column_sql(
@@ -371,24 +391,30 @@ def _plan(contract: Contract, match: HeaderMatch, path: Path, delimiter: str, to
         # free text parses to itself: the parsed column is the trimmed one under its second name
         parsed.append(f"{csql.parsed} AS {val_name}")
         for condition, reason in [*csql.checks, *screening_checks(contract.name, col.name, raw_name)]:
+            if only is not None and (col.name, reason) not in only:
+                continue
             conditions.append(condition)
+            checks.append((col.name, reason))
             reason_cases.append(
                 f"WHEN {condition} THEN {{'column': {sql_str(col.name)}, 'reason': {sql_str(reason)}, "
                 f"'value': {_mask_sql(raw_name, col.personal)}}}"
             )
-    numbered = bool(contract.unique_column and contract.unique_column in match.mapping)
+    numbered = only is None and bool(contract.unique_column and contract.unique_column in match.mapping)
     if numbered:
         col = contract.column(str(contract.unique_column))
         raw_name = quote_ident("raw__" + col.name)
         parsed.append(f"row_number() OVER (PARTITION BY {raw_name} ORDER BY _row) AS _rank")
         dup = f"{raw_name} IS NOT NULL AND _rank > 1"
         conditions.append(dup)
+        checks.append((col.name, "duplicate_ref"))
         reason_cases.append(
             f"WHEN {dup} THEN {{'column': {sql_str(col.name)}, 'reason': 'duplicate_ref', "
             f"'value': {_mask_sql(raw_name, col.personal)}}}"
         )
     reject = f"CASE {' '.join(reason_cases)} END" if reason_cases else "NULL"
-    return _Plan(path, delimiter, _columns_struct(path, delimiter), numbered, trimmed, parsed, conditions, reject)
+    return _Plan(
+        path, delimiter, _columns_struct(path, delimiter), numbered, trimmed, parsed, conditions, checks, reject
+    )
 
 
 def _columns_struct(path: Path, delimiter: str) -> str:
@@ -452,14 +478,14 @@ def _write(
     delimiter: str,
     path: Path,
     plan: _Plan,
-    lines: int,
+    today: dt.date,
 ) -> None:
     table = contract.name
     stored = dict(_stored_exprs(contract, match, key, result.agency))
     names = [n for n, _ in stored_columns(contract) if not n.startswith("_")]
     month = _month_expr(contract, match)
     reject_cols = "(file_id, source, agency, file_name, line, column_name, reason, message, value, month)"
-    for temp in ("_reader_errors", "_reader_scans", "_rejected", "_flags"):
+    for temp in ("_reader_errors", "_reader_scans", "_rejected"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     con.execute("BEGIN TRANSACTION")
     try:
@@ -467,20 +493,33 @@ def _write(
         con.execute("ALTER TABLE rejects ADD COLUMN IF NOT EXISTS month VARCHAR")
         file_id = int(con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0])
         result.file_id = file_id
-        # Accepted rows first, in one streaming pass over the file; everything else is worked out from them.
+        # Accepted rows in one streaming pass over the file. The rows it refuses are counted on the way, by the
+        # check that refused each (a temporary sequence per check, advanced only for a refused row), so the
+        # rejects pass is needed only when a row was refused, and then only for the checks that refused one.
         cols = ", ".join([*(quote_ident(n) for n in names), "_file_id", "_agency", "_month"])
         exprs = ", ".join([*(stored[n] for n in names), str(file_id), sql_str(result.agency), month])
+        counters = [f"_refused_{i}" for i in range(len(plan.conditions))]
+        for counter in counters:
+            con.execute(f"CREATE OR REPLACE TEMP SEQUENCE {counter}")
+        count_refused = " ".join(
+            f"WHEN {condition} THEN nextval({sql_str(counter)})"
+            for condition, counter in zip(plan.conditions, counters, strict=True)
+        )
+        where = f"{plan.accepted} OR (CASE {count_refused} END) < 0" if counters else "true"
         with _unordered(con):
             try:
-                accepted = con.execute(
-                    f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM {plan.checked(quiet=False)} "
-                    f"WHERE {plan.accepted}"
-                ).fetchall()[0][0]
+                accepted = int(
+                    con.execute(
+                        f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM {plan.checked(quiet=False)} WHERE {where}"
+                    ).fetchall()[0][0]
+                )
             except duckdb.InvalidInputException as exc:
                 first = str(exc).splitlines()[0]
                 raise InputFileError(
                     f"{result.display}: the file could not be read as CSV ({first}). Nothing was loaded."
                 ) from None
+        refused = _refused_by_check(con, plan, counters)
+        invalid = sum(refused.values())
         # Identity tokens and linkage features go apart from the events (warehouse/features.py); a second pass.
         features = plan.checked(quiet=True)
         for statement in features_insert_sql(
@@ -505,7 +544,13 @@ def _write(
                 "rest of the file cannot be read reliably. Fix the quote (or save the file again as CSV) and load "
                 "it again; nothing was loaded."
             )
-        invalid = _find_rejects(con, plan, month, lines, int(accepted), int(reader_errors))
+        con.execute(
+            'CREATE TEMP TABLE _rejected (_row BIGINT, _reject STRUCT("column" VARCHAR, reason VARCHAR, '
+            '"value" VARCHAR), _reject_month VARCHAR)'
+        )
+        if invalid:
+            narrow = _plan(contract, match, path, delimiter, today, only=set(refused))
+            _find_rejects(con, plan, month, refused, narrow=narrow)
         result.rows_accepted = int(accepted)
         result.rows_read = int(accepted) + int(invalid) + int(reader_errors)
         result.rows_rejected = result.rows_read - result.rows_accepted
@@ -520,7 +565,7 @@ def _write(
         con.execute("DROP TABLE IF EXISTS _line_map")
         con.execute("CREATE TEMP TABLE _line_map (_row BIGINT, line BIGINT)")
         if result.rows_read > result.rows_accepted:
-            _fix_line_numbers(con, path, delimiter, int(accepted) + int(invalid), int(reader_errors), lines)
+            _fix_line_numbers(con, path, delimiter, accepted + invalid, int(reader_errors), count_lines(path))
         replaced = _delete_replaced(con, contract, result)
         result.rows_replaced = replaced
         con.execute(
@@ -555,6 +600,7 @@ def _write(
         for statement in features_purge_sql(contract, key):
             con.execute(statement)
         result.unknown_codes = _unknown_codes(con, contract, match, file_id)
+        result.unmapped_labels = _unmapped_labels(con, contract, match, plan)
         _record_notes(con, result)
         con.execute("COMMIT")
     except BaseException:
@@ -609,39 +655,50 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET preserve_insertion_order = {str(previous).lower()}")
 
 
-def _find_rejects(
-    con: duckdb.DuckDBPyConnection, plan: _Plan, month: str, lines: int, accepted: int, malformed: int
-) -> int:
-    """Fill ``_rejected`` (record number, reject, month) with the rows the checks refused; return their number.
+def _refused_by_check(con: duckdb.DuckDBPyConnection, plan: _Plan, counters: list[str]) -> dict[tuple[str, str], int]:
+    """Rows refused by each (column, reason), read from the load's counters (which are then dropped)."""
+    refused: dict[tuple[str, str], int] = {}
+    if counters:
+        last = dict(
+            con.execute(
+                "SELECT sequence_name, last_value FROM duckdb_sequences() WHERE temporary AND list_contains(?, "
+                "sequence_name)",
+                [counters],
+            ).fetchall()
+        )
+        for counter, check in zip(counters, plan.checks, strict=True):
+            if last.get(counter):
+                refused[check] = refused.get(check, 0) + int(last[counter])
+    for counter in counters:
+        con.execute(f"DROP SEQUENCE IF EXISTS {counter}")
+    return refused
 
-    Cheap first: when every line after the header was accepted or malformed, there is nothing to find. Otherwise a
-    parse-only count of the records says how many were refused, and only when some were is the file read again for
-    them: in parallel, in file order, the record number being the row id of a narrow temporary table (or ``_row``
-    where a unique column numbered the rows already).
+
+def _find_rejects(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, month: str, refused: dict[tuple[str, str], int], *, narrow: _Plan
+) -> None:
+    """Fill ``_rejected`` (record number, reject, month) with the rows the checks refused (``refused``: how many
+    each (column, reason) refused, counted while the accepted rows were written).
+
+    The file is read once more, in order, but narrowly: only the columns and checks that refused a row (``narrow``),
+    since a row's first failing check is always one of those; the record number is a ``row_number()`` over that
+    stream. Where a unique column numbered the rows already (small partner files) the whole plan runs. Should the
+    narrow pass not find exactly the rows counted (it always should), the whole plan runs too.
     """
-    con.execute(
-        'CREATE TEMP TABLE _rejected (_row BIGINT, _reject STRUCT("column" VARCHAR, reason VARCHAR, '
-        '"value" VARCHAR), _reject_month VARCHAR)'
-    )
-    if lines - 1 == accepted + malformed:
-        return 0  # a record takes at least one line: none is left over to have been refused
-    records = int(con.execute(f"SELECT count(*) FROM {plan.reader(quiet=True)}").fetchall()[0][0])
-    if records == accepted:
-        return 0
-    row = ["_row"] if plan.numbered else []
-    con.execute(
-        f"CREATE TEMP TABLE _flags AS SELECT {', '.join([*row, '_reject'])}, "
-        f"CASE WHEN _reject IS NOT NULL THEN {month} END AS _reject_month "
-        f"FROM (SELECT *, {plan.reject} AS _reject FROM {plan.checked(quiet=True)})"
-    )
-    number = "_row"
-    if not plan.numbered:
-        # inside the load's transaction a new table's row ids start at a large offset: count from its first row
-        first, last, n = con.execute("SELECT min(rowid), max(rowid), count(*) FROM _flags").fetchall()[0]
-        contiguous = n == 0 or last - first + 1 == n
-        number = f"rowid - {int(first or 0)} + 1" if contiguous else "row_number() OVER (ORDER BY rowid)"
-    con.execute(f"INSERT INTO _rejected SELECT {number}, _reject, _reject_month FROM _flags WHERE _reject IS NOT NULL")
-    return int(con.execute("SELECT count(*) FROM _rejected").fetchall()[0][0])
+    passes = [plan] if plan.numbered else [narrow, plan]
+    for checks in passes:
+        con.execute("DELETE FROM _rejected")
+        # unnumbered: a window above the checks numbers the records, and also keeps the filter from being pushed
+        # into (and repeated inside) the layers
+        row = "_row" if checks.numbered else "row_number() OVER ()"
+        sql = (
+            f"SELECT {row} AS _row, _reject, CASE WHEN _reject IS NOT NULL THEN {month} END AS _reject_month "
+            f"FROM (SELECT *, {checks.reject} AS _reject FROM {checks.checked(quiet=True)})"
+        )
+        con.execute(f"INSERT INTO _rejected SELECT * FROM ({sql}) WHERE _reject IS NOT NULL")
+        found = con.execute("SELECT _reject.column, _reject.reason, count(*) FROM _rejected GROUP BY ALL").fetchall()
+        if {(str(c), str(r)): int(n) for c, r, n in found} == refused:
+            return
 
 
 #: Area code columns checked against the bundled lookup (``geography``): column -> lookup columns it may match.
@@ -677,12 +734,34 @@ def _unknown_codes(
     return out
 
 
+def _unmapped_labels(
+    con: duckdb.DuckDBPyConnection, contract: Contract, match: HeaderMatch, plan: _Plan
+) -> dict[str, int]:
+    """Accepted rows whose category label is in neither the vocabulary nor the partner's ``label_map`` (stored as
+    ``Other``), per column: one more pass over the file, only for partner sources with vocabulary columns."""
+    conditions = {
+        col.name: cond
+        for col in contract.columns
+        if col.name in match.mapping
+        and (cond := unmapped_sql(contract.name, col.name, quote_ident("val__" + col.name))) is not None
+    }
+    if not conditions:
+        return {}
+    counts = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in conditions.values())
+    row = con.execute(f"SELECT {counts} FROM {plan.checked(quiet=True)} WHERE {plan.accepted}").fetchall()[0]
+    return {name: int(n) for name, n in zip(conditions, row, strict=True) if n}
+
+
 def _record_notes(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
-    """Keep unknown codes, duplicated and ignored columns with the file (table ``ingest_notes``)."""
+    """Keep unknown codes, unmapped labels, duplicated and ignored columns with the file (``ingest_notes``)."""
     con.execute(NOTES_DDL)
     for column, (rows, examples) in result.unknown_codes.items():
         con.execute(
             "INSERT INTO ingest_notes VALUES (?, ?, 'unknown_code', ?, ?)", [result.file_id, column, rows, examples]
+        )
+    for column, rows in result.unmapped_labels.items():
+        con.execute(
+            "INSERT INTO ingest_notes VALUES (?, ?, 'unmapped_label', ?, []::VARCHAR[])", [result.file_id, column, rows]
         )
     for note, columns in (("duplicated_column", result.duplicated_columns), ("ignored_column", result.ignored_columns)):
         if columns:  # one statement however many (a file may have 100,000 columns)
@@ -724,8 +803,13 @@ def _record_starts(path: Path, delimiter: str, enough: int, last_byte: int) -> t
     lines).
 
     Bounded: reading stops once more than ``enough`` records are found and byte ``last_byte`` is passed (the rejects
-    to place are all before), so a malformed line near the top of a large file costs little.
+    to place are all before), so a malformed line near the top of a large file costs little. A file without a quote
+    (every data.police.uk file) is split without the csv module: each non-blank line is a record
+    (:func:`_unquoted_record_starts`, vectorised).
     """
+    unquoted = _unquoted_record_starts(path, enough, last_byte)
+    if unquoted is not None:
+        return unquoted
     offsets: list[int] = []
 
     def lines() -> Iterator[str]:
@@ -754,14 +838,69 @@ def _record_starts(path: Path, delimiter: str, enough: int, last_byte: int) -> t
     return offsets, starts, complete
 
 
+def _unquoted_record_starts(path: Path, enough: int, last_byte: int) -> tuple[list[int], list[int], bool] | None:
+    """:func:`_record_starts` for a file with no quote character: lines are split at LF, a line that is empty (or
+    only CR) is blank, and every other line after the first is a record; numpy over 16 MB blocks instead of a
+    Python loop per line. None when the file holds a quote, a NUL or a CR that does not end a line (the csv module
+    decides those)."""
+    import numpy as np
+
+    block_size = 1 << 20  # doubled up to 16 MB: a reject near the top of a large file reads little
+    line_starts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+    records: list[np.ndarray] = []
+    found = 0
+    base = 0
+    previous = -1  # the byte before this block (-1 at the start of the file)
+    line = 1  # 1-based number of the first line starting in this block's range
+    complete = True
+    with path.open("rb") as fh:
+        while block := fh.read(block_size):
+            data = np.frombuffer(block, dtype=np.uint8)
+            if np.any(data == 34) or np.any(data == 0) or (previous == 13 and data[0] != 10):
+                return None
+            cr = np.flatnonzero(data[:-1] == 13)  # a CR must end a line (CR LF); one at the block's end: next block
+            if cr.size and np.any(data[cr + 1] != 10):
+                return None
+            newlines = np.flatnonzero(data == 10)
+            # each LF ends the line that started after the previous LF; it is blank when it holds nothing or a CR
+            ends = newlines + base
+            starts = np.concatenate(([line_starts[-1][-1]], ends[:-1] + 1)) if len(ends) else np.empty(0, np.int64)
+            length = ends - starts
+            first_byte = np.where(starts >= base, data[np.clip(starts - base, 0, len(data) - 1)], previous)
+            blank = (length == 0) | ((length == 1) & (first_byte == 13))
+            numbers = np.arange(line, line + len(ends), dtype=np.int64)
+            records.append(numbers[~blank & (numbers > 1)])
+            found += int(records[-1].size)
+            line += len(ends)
+            if len(ends):
+                line_starts.append(ends + 1)
+            base += len(data)
+            previous = int(data[-1])
+            block_size = min(block_size * 2, 1 << 24)
+            if found > enough and base > last_byte:
+                complete = False
+                break
+    if complete and previous == 13:
+        return None  # the file ends with a CR
+    offsets = np.concatenate(line_starts)
+    size = base
+    if complete and offsets[-1] >= size:  # the file ends with LF: no line starts after it
+        offsets = offsets[:-1]
+    elif complete and line > 1:  # a last line without LF (not the header) is a record: it is not blank
+        records.append(np.array([line], dtype=np.int64))
+    if not complete:
+        offsets = offsets[:-1] if offsets[-1] >= base else offsets
+    return offsets.tolist(), np.concatenate(records).tolist() if records else [], complete
+
+
 def _fix_line_numbers(
     con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, accepted_records: int, malformed: int, lines: int
 ) -> None:
     """Make reject line numbers the file lines where their records start (``_line_map`` and ``_malformed``).
 
-    Nothing to do when each record is one line and no record was malformed (the common case: the newlines were
-    counted when the file was hashed). Otherwise DuckDB's malformed records are placed by their byte position, and
-    the k-th record DuckDB returned is the k-th record of the file that is not malformed. If Python's and DuckDB's
+    Nothing to do when each record is one line and no record was malformed (the common case; ``lines`` is counted
+    only for a file with rejects). Otherwise DuckDB's malformed records are placed by their byte position, and the
+    k-th record DuckDB returned is the k-th record of the file that is not malformed. If Python's and DuckDB's
     reading of the file disagree on the number of records, the record numbers are kept (best effort).
     """
     if malformed == 0 and lines == accepted_records + 1:
@@ -782,14 +921,15 @@ def _fix_line_numbers(
         bad[int(duck_line)] = bisect.bisect_right(starts, line) - 1  # the record starting at or before it
     if len(set(bad.values())) != malformed or min(bad.values(), default=0) < 0:
         return
-    skip = set(bad.values())
-    good = [starts[i] for i in range(len(starts)) if i not in skip]
-    rejected = [r for (r,) in con.execute("SELECT _row FROM _rejected").fetchall()]
-    if any(int(r) > len(good) for r in rejected):
+    import numpy as np
+
+    good = np.delete(np.asarray(starts, dtype=np.int64), sorted(set(bad.values())))  # records DuckDB returned
+    rejected = [int(r) for (r,) in con.execute("SELECT _row FROM _rejected").fetchall()]
+    if any(r > len(good) for r in rejected):
         return
     con.execute(
         "INSERT INTO _line_map SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])",
-        [rejected, [good[int(r) - 1] for r in rejected]],
+        [rejected, [int(good[r - 1]) for r in rejected]],
     )
     for duck_line, index in bad.items():
         con.execute("UPDATE _malformed SET _line = ? WHERE _line = ?", [starts[index], duck_line])

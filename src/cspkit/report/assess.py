@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cspkit.errors import ConfigError
+from cspkit.findings.data_sources import note_lines
 from cspkit.findings.engine import FindingSet, compute_findings
 from cspkit.report.build import AssessmentInputs, build_document, narrative_files
 from cspkit.report.model import Column, Document
@@ -52,6 +55,7 @@ def _data_source_rows(fs: FindingSet) -> list[dict[str, Any]]:
                 "months": f"{s.first_month} to {s.last_month}" if s.first_month else "",
                 "gaps": ", ".join(s.gaps) if s.gaps else "none",
                 "reasons": ", ".join(f"{k} {v}" for k, v in s.rejects_by_reason.items()),
+                "notes": "; ".join(note_lines(s.notes)),
             }
         )
     return rows
@@ -179,6 +183,40 @@ def assess(
     )
     timings["build"] = time.perf_counter() - t
     out = out_dir or (ws.outputs / f"assessment-{fs.period.code.replace('/', '-').replace('..', '_')}-{edition}")
+    # restricted outputs are owner-only wherever they go (--out outside the workspace too): created so, and
+    # tightened after (a file written over keeps its old mode); the public edition keeps the default modes
+    with _owner_only(not public):
+        files = _write_outputs(doc, fs, out, formats, public, extras, timings, step)
+    if not public and os.name != "nt":
+        for path in files.values():
+            os.chmod(path, 0o600)
+    return AssessResult(files, doc, fs, timings, list(extras["checklist_actions"]))
+
+
+@contextlib.contextmanager
+def _owner_only(private: bool) -> Iterator[None]:
+    """While ``private``, every file and folder this process creates is owner-only (umask 077)."""
+    if not private or os.name == "nt":
+        yield
+        return
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _write_outputs(
+    doc: Document,
+    fs: FindingSet,
+    out: Path,
+    formats: Any,
+    public: bool,
+    extras: dict[str, Any],
+    timings: dict[str, float],
+    step: Callable[[str], None],
+) -> dict[str, Path]:
+    """Render the document in each format into ``out``; return the files written."""
     out.mkdir(parents=True, exist_ok=True)
     stem = "strategic-assessment"
     files: dict[str, Path] = {}
@@ -222,7 +260,7 @@ def assess(
         path = out / "findings.json"
         path.write_text(json.dumps(fs.to_dict(), indent=1, default=str), encoding="utf-8")
         files["json"] = path
-    return AssessResult(files, doc, fs, timings, actions)
+    return files
 
 
 def _checklist_markdown(rows: list[dict[str, Any]], actions: list[str]) -> str:

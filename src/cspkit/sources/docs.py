@@ -49,8 +49,9 @@ def _controlled(contract: Contract, col: Column) -> str:
         return (
             "vocabulary: "
             + ", ".join(vocabulary.values)
-            + " (case and spacing ignored; your own labels through `label_map`; anything else is stored as Other;"
-            " text holding a name, phone number, email, postcode, NI number or date is refused)"
+            + " (case and spacing ignored; your own labels through `label_map`; anything else is stored as Other and"
+            " counted in the data-quality appendix; text holding a name, phone number, email, postcode, NI number or"
+            " date is refused)"
         )
     bands = BANDED.get((contract.name, col.name))
     if bands is not None:

@@ -4,9 +4,10 @@ A partner's free text in a category column (``asb_type``, ``outcome``, ``cohort`
 typed, names and phone numbers included, and it would be published as written. So each such column takes its value
 from a vocabulary: a value is matched after normalisation (case, surrounding and repeated spaces ignored), then
 through the vocabulary's aliases, then through the partner's own labels loaded as a ``label_map`` file (see
-``docs/privacy.md``); anything else is stored as ``Other``. A value that looks like it holds an identifier (a name
-after a title, a phone number, an email, a postcode, an NI number, a date) is refused with the reason
-``identifier_in_text`` before any of that, and only its masked shape is kept in the rejects.
+``docs/privacy.md``); anything else is stored as ``Other``, and counted: ingest reports the rows per column and the
+data-quality appendix prints them, so that a label nobody has mapped yet is seen. A value that looks like it holds
+an identifier (a name after a title, a phone number, an email, a postcode, an NI number, a date) is refused with the
+reason ``identifier_in_text`` before any of that, and only its masked shape is kept in the rejects.
 
 The canonical labels are the ones partners' systems commonly use (Home Office ASB types, Home Office offence
 groups, SafeLives MARAC referrers); a partnership adds its own words through ``label_map``.
@@ -34,6 +35,7 @@ __all__ = [
     "screening_checks",
     "stored_name",
     "stored_value_sql",
+    "unmapped_sql",
 ]
 
 #: The catch-all every vocabulary ends with: a label that is neither in the vocabulary nor mapped.
@@ -242,8 +244,50 @@ REFERRING_AGENCY = Vocabulary(
     ),
 )
 
+#: The agency an ASB incident was reported to (a partner's record may hold incidents reported to several).
+ASB_AGENCY = Vocabulary(
+    (
+        "police",
+        "council",
+        "housing",
+        "fire and rescue",
+        "health",
+        "education",
+        "youth justice",
+        "probation",
+        "transport",
+        "voluntary sector",
+    ),
+    (
+        ("local authority", "council"),
+        ("borough council", "council"),
+        ("district council", "council"),
+        ("county council", "council"),
+        ("unitary authority", "council"),
+        ("asb team", "council"),
+        ("community safety team", "council"),
+        ("housing association", "housing"),
+        ("housing provider", "housing"),
+        ("social landlord", "housing"),
+        ("registered social landlord", "housing"),
+        ("rsl", "housing"),
+        ("fire", "fire and rescue"),
+        ("fire service", "fire and rescue"),
+        ("fire and rescue service", "fire and rescue"),
+        ("nhs", "health"),
+        ("school", "education"),
+        ("yot", "youth justice"),
+        ("youth offending team", "youth justice"),
+        ("youth offending service", "youth justice"),
+        ("british transport police", "transport"),
+        ("btp", "transport"),
+        ("charity", "voluntary sector"),
+    ),
+)
+
 #: (source, column) -> vocabulary. Every category-like free-text column of a person-level partner source.
 VOCABULARIES: dict[tuple[str, str], Vocabulary] = {
+    ("asb_incidents", "agency"): ASB_AGENCY,
     ("asb_incidents", "asb_type"): ASB_TYPE,
     ("asb_incidents", "outcome"): ASB_OUTCOME,
     ("offenders", "cohort"): COHORT,
@@ -296,6 +340,18 @@ def stored_value_sql(source: str, column: str, value_sql: str) -> list[tuple[str
         return [(column, value_sql)]
     mapped = _mapped_sql(source, column, vocabulary)
     return [(column, vocabulary_sql(value_sql, vocabulary.values, vocabulary.aliases, other=OTHER, mapped_sql=mapped))]
+
+
+def unmapped_sql(source: str, column: str, value_sql: str) -> str | None:
+    """SQL condition: the label is neither in the column's vocabulary nor mapped by a ``label_map`` (so it is
+    stored as ``Other``); None for a column without a vocabulary. Ingest counts these rows, and the data-quality
+    appendix reports them, so that labels a partnership has not mapped yet do not vanish into ``Other`` unseen."""
+    vocabulary = VOCABULARIES.get((source, column))
+    if vocabulary is None:
+        return None
+    mapped = _mapped_sql(source, column, vocabulary)
+    known = vocabulary_sql(value_sql, vocabulary.values, vocabulary.aliases, other=None, mapped_sql=mapped)
+    return f"({normalise_label_sql(value_sql)} IS NOT NULL AND {known} IS NULL)"
 
 
 def screening_checks(source: str, column: str, raw_sql: str) -> list[tuple[str, str]]:

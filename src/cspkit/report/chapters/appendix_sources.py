@@ -20,6 +20,7 @@ def _appendix_sources(b: Builder) -> Section:
             Column("months", "Months"),
             Column("gaps", "Gaps"),
             Column("reasons", "Reject reasons"),
+            Column("notes", "Ingest notes"),
         ],
         rows,
         caption="Data sources, coverage and data quality",

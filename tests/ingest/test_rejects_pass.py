@@ -1,0 +1,165 @@
+"""The loader reads a file once when nothing is refused, and once more, narrowly, when something is (issue 11).
+
+The accepted rows are written in one pass that also counts, per check, the rows it refuses; the rejects pass then
+reads only the columns and checks that refused a row. Checked here on a real data.police.uk street file with
+planted bad rows: which statements read the file, what the narrow pass reads, and that the rejects are exactly the
+planted ones, at the right lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cspkit.ingest import ingest_paths, loader
+from cspkit.ingest.readers import count_lines, scan_file
+from cspkit.sources import get_contract, match_header
+from cspkit.workspace import Workspace
+from tests.conftest import POLICE_ZIP
+
+TODAY = dt.date(2024, 6, 30)
+
+
+class _Recording:
+    """A connection that keeps the SQL of every statement that reads the CSV file."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.reads: list[str] = []
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        if "read_csv(" in sql:
+            self.reads.append(sql)
+        return self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _street_lines() -> list[str]:
+    with zipfile.ZipFile(POLICE_ZIP) as zf:
+        name = next(n for n in sorted(zf.namelist()) if n.endswith("2022-02-bedfordshire-street.csv"))
+        return zf.read(name).decode("utf-8").splitlines(keepends=True)
+
+
+def _load(workspace: Workspace, path: Path) -> tuple[_Recording, Any]:
+    con = _Recording(workspace.connect())
+    try:
+        report = ingest_paths(con, [path], key=workspace.key(), source="police_street", today=TODAY)  # type: ignore[arg-type]
+        rejects = con.execute("SELECT line, column_name, reason FROM rejects ORDER BY line").fetchall()
+    finally:
+        con.close()
+    assert report.ok, report.errors
+    return con, (report.loaded[0], rejects)
+
+
+def test_a_file_without_rejects_is_read_once(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "2022-02-bedfordshire-street.csv"
+    lines = _street_lines()
+    path.write_text("".join(lines), encoding="utf-8")
+    con, (loaded, rejects) = _load(workspace, path)
+    assert (loaded.rows_read, loaded.rows_rejected, rejects) == (len(lines) - 1, 0, [])
+    assert len(con.reads) == 1 and con.reads[0].startswith("INSERT INTO police_street")
+
+
+def test_rejects_are_found_by_a_narrow_pass_over_the_checks_that_failed(workspace: Workspace, tmp_path: Path) -> None:
+    lines = _street_lines()
+    header = lines[0].rstrip("\n").split(",")
+    crime_type = header.index("Crime type")
+    bad = {40: "Burglry", 400: "Arson?", 4000: "Burglry"}  # data row -> planted crime type
+    for row, value in bad.items():
+        cells = lines[row].rstrip("\n").split(",")
+        assert len(cells) == len(header)  # a plain row (no quoted commas) of the real file
+        cells[crime_type] = value
+        lines[row] = ",".join(cells) + "\n"
+    path = tmp_path / "2022-02-bedfordshire-street.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    con, (loaded, rejects) = _load(workspace, path)
+    assert (loaded.rows_read, loaded.rows_accepted, loaded.rows_rejected) == (len(lines) - 1, len(lines) - 4, 3)
+    # line numbers: the header is line 1, so data row k (0-based in ``lines``) is line k + 1
+    assert rejects == [(row + 1, "crime_type", "bad_category") for row in sorted(bad)]
+    assert len(con.reads) == 2
+    narrow = con.reads[1]
+    assert narrow.startswith("INSERT INTO _rejected") and "row_number() OVER ()" in narrow
+    # only the failing column and the month (for the reject's month) are read and checked
+    assert '"raw__crime_type"' in narrow and '"raw__month"' in narrow
+    for other in ("longitude", "latitude", "lsoa_code", "reported_by", "falls_within"):
+        assert f'"raw__{other}"' not in narrow
+
+
+def test_narrow_plan_keeps_only_the_named_checks(tmp_path: Path) -> None:
+    contract = get_contract("police_street")
+    header = _street_lines()[0].rstrip("\n").split(",")
+    match = match_header(contract, header)
+    path = tmp_path / "street.csv"
+    path.write_text(",".join(header) + "\n", encoding="utf-8")
+    full = loader._plan(contract, match, path, ",", TODAY)
+    narrow = loader._plan(contract, match, path, ",", TODAY, only={("latitude", "bad_coordinates")})
+    assert ("latitude", "bad_number") in full.checks and ("crime_type", "bad_category") in full.checks
+    assert narrow.checks == [("latitude", "bad_coordinates")]
+    assert [t.rsplit(" AS ", 1)[1] for t in narrow.trimmed] == ['"raw__month"', '"raw__latitude"']
+
+
+def test_scan_file_sees_mixed_line_endings_across_block_boundaries(tmp_path: Path) -> None:
+    block = 1 << 20
+    cases = {
+        b"a\nb\nc\n": False,
+        b"a\r\nb\r\n": False,
+        b"a\r\nb\nc\r\n": True,
+        b"a\rx\nb\n": False,  # a CR inside a value is not a line ending
+        b"x" * (block - 1) + b"\r\nb\r\n": False,  # a CR LF cut by the 1 MB block boundary
+        b"x" * (block - 1) + b"\r\nb\n": True,
+        b"a\n" * block + b"b\r\n": True,  # LF lines first, a CR LF line in a later block
+    }
+    for i, (data, mixed) in enumerate(cases.items()):
+        path = tmp_path / f"{i}.csv"
+        path.write_bytes(data)
+        assert scan_file(path).mixed_newlines is mixed, data[-12:]
+    path.write_bytes(b"h\na\nb")
+    assert count_lines(path) == 3
+
+
+def _csv_module_starts(path: Path, enough: int, last_byte: int) -> tuple[list[int], list[int], bool]:
+    """The csv-module path of ``_record_starts`` (what the vectorised one must agree with)."""
+    fast = loader._unquoted_record_starts
+    loader._unquoted_record_starts = lambda *_: None
+    try:
+        return loader._record_starts(path, ",", enough, last_byte)
+    finally:
+        loader._unquoted_record_starts = fast
+
+
+def test_record_starts_of_quote_free_files_agree_with_the_csv_module(tmp_path: Path) -> None:
+    """Line offsets and record lines of files without quotes (blank lines, CR LF and LF, a last line without a
+    newline, lines across the 1 MB block boundary) are those the csv module gives, computed without it."""
+    rng = random.Random(11)
+    path = tmp_path / "f.csv"
+    for _ in range(400):
+        cells = ["", "", " ", ",", "a,1", "bb,,2", "x"]
+        newline = rng.choice(["\n", "\r\n"])
+        body = newline.join(rng.choice(cells) for _ in range(rng.randint(0, 10)))
+        text = "h1,h2" + newline + body + (newline if rng.random() < 0.7 else "")
+        path.write_bytes(text.encode("utf-8"))
+        fast = loader._unquoted_record_starts(path, 10**9, 0)
+        assert fast == _csv_module_starts(path, 10**9, 0), repr(text)
+    # a CR LF cut by the block boundary, blank lines on both sides of it
+    head = "h\n" + "r,1\n" * ((1 << 20) // 4 - 1)
+    pad = (1 << 20) - len(head) - 1
+    text = head + "x" * pad + "\r\n\r\n" + "\n".join(["r,2", "", "r,3"] * 5000) + "\n"
+    path.write_bytes(text.encode("ascii"))
+    fast = loader._unquoted_record_starts(path, 10**9, 0)
+    assert fast is not None and fast == _csv_module_starts(path, 10**9, 0)
+    # bounded: both stop early and agree on what they read
+    offsets, starts, complete = loader._unquoted_record_starts(path, 100, 0) or ([], [], True)
+    reference = _csv_module_starts(path, 100, 0)
+    assert not complete and not reference[2]
+    assert starts[: len(reference[1])] == reference[1] and offsets[: len(reference[0])] == reference[0]
+    # a quote (or a lone CR) leaves the file to the csv module
+    for other in (b'h\n"a\nb",1\n', b"h\na\rb\n"):
+        path.write_bytes(other)
+        assert loader._unquoted_record_starts(path, 10**9, 0) is None
