@@ -162,6 +162,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "definitions",
+        "reoffending_not_proven_outcomes",
+        list,
+        ["No further action", "Under investigation", "Awaiting court outcome", "Community resolution", "Not guilty"],
+        "Offence outcomes that do not make a proven reoffence in the MoJ-style follow-up (matched ignoring case); "
+        "an offence counts only with another outcome (charge, conviction, caution) dated inside the window.",
+    ),
+    Setting(
+        "definitions",
         "night_time_economy",
         str,
         "Fri 20:00-04:00; Sat 20:00-04:00",

@@ -15,7 +15,7 @@ Finding ids (a contract read by the report and scoring). The unsuffixed ids ``re
 ``reoffending.reoffences_per_offender``             those offences / members
 ``reoffending.reoffences_per_reoffender``           those offences / members with at least one; baseline: the same
                                                     members' offences in the equal period before P / those with one
-``reoffending.followup.binary_rate``                MoJ-style follow-up of members who joined in P
+``reoffending.followup.binary_rate``                MoJ-style follow-up of the latest whole cohort
 ``reoffending.followup.frequency``                  offences per 100 members followed up
 ``reoffending.followup.reoffences_per_reoffender``  offences / reoffenders in the follow-up
 ``reoffending.followup.incomplete``                 members who joined in P whose window is not yet in the data
@@ -34,10 +34,13 @@ Rules, in the words the definitions print:
 * The loaded offences data cover the whole months from the month of the first offence to the month of the last.
 * Follow-up (MoJ proven reoffending, adapted): offences with ``entry <= offence_date < entry + F months``; when the
   offences file has outcome dates, an offence counts only with an ``outcome_date`` before ``entry + F + W months``
-  (an offence without an outcome date has no outcome yet and is not counted, but is reported); when no offence
-  has an outcome date, offences count by offence date alone. A member is followed up only when the window (with
-  the waiting period when outcome dates are used) ends inside the loaded data; the others are counted as
-  incomplete.
+  and an outcome that proves it (not one of ``definitions.reoffending_not_proven_outcomes``, e.g. no further
+  action); an offence without an outcome date has no outcome yet and is not counted, but is reported. When no
+  offence has an outcome date, offences count by offence date alone. The cohort is whole: the members who joined in
+  the latest period of P's length, ending no later than P, in which every entrant's window (with the waiting period
+  when outcome dates are used) ends inside the loaded data; the baseline is the equal period before it. Inside
+  either cohort a member whose window is not wholly inside the loaded offences is excluded and counted; P's
+  entrants not yet followed up are counted in ``followup.incomplete``.
 * Before/after: the members who joined in the latest period of P's length, ending no later than P, whose 12 months
   after joining are inside the loaded data (P itself when it is old enough; otherwise the equal period(s) before
   it). Members whose 12 months before joining start before the loaded data are excluded and counted.

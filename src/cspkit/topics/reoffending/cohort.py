@@ -124,6 +124,7 @@ class _Setup:
     baseline: Period
     followup_months: int
     waiting_months: int
+    not_proven_outcomes: tuple[str, ...]
     min_cohort: int
     data_first: date | None
     data_last: date | None
@@ -167,6 +168,7 @@ def _setup(inp: TopicInput) -> _Setup:
         baseline=period.previous(),
         followup_months=int(inp.config.get("definitions.reoffending_followup_months")),
         waiting_months=int(inp.config.get("definitions.reoffending_waiting_months")),
+        not_proven_outcomes=tuple(str(v) for v in inp.config.get("definitions.reoffending_not_proven_outcomes")),
         min_cohort=int(inp.config.get("disclosure.min_cohort_for_rates")),
         data_first=_first_day(_month_of(first)) if first else None,
         data_last=_last_day(_month_of(last)) if last else None,
@@ -185,7 +187,8 @@ spells AS (
     WHERE offender_key IS NOT NULL AND entry_date IS NOT NULL AND list_contains($cohorts, cohort)
 ),
 offs AS (
-    SELECT row_number() OVER () AS oid, offender_key, offence_date, outcome_date FROM offences
+    SELECT row_number() OVER () AS oid, offender_key, offence_date, outcome_date,
+        lower(trim(coalesce(outcome, ''))) AS outcome FROM offences
     WHERE offender_key IS NOT NULL AND offence_date IS NOT NULL
 )"""
 
