@@ -162,6 +162,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "definitions",
+        "ogrs_horizon_months",
+        int,
+        24,
+        "Months over which the loaded ogrs_score predicts a proven reoffence (OASys gives OGRS3 for 12 and 24 "
+        "months; 24 is the score its risk bands use). Actual against predicted follows members for this long.",
+        choices=(12, 24),
+    ),
+    Setting(
+        "definitions",
         "reoffending_not_proven_outcomes",
         list,
         ["No further action", "Under investigation", "Awaiting court outcome", "Community resolution", "Not guilty"],
