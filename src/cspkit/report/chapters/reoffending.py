@@ -64,7 +64,6 @@ _KEY_REOFFENDING = (
     "before_after_change",
     "followup.binary_rate",
     "followup.actual_vs_ogrs",
-    "cohort_flow",
 )
 
 

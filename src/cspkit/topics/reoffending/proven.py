@@ -203,13 +203,13 @@ def add_followup(g: _Group) -> None:
                     period.label,
                     before.label,
                     unit="proportion",
-                )
+                ).rstrip(".")
                 if nb
-                else f"{_pct(binary)} of {who}{shifted} reoffended within {f} months."
+                else f"{_pct(binary)} of {who}{shifted} reoffended within {f} months"
             )
             + f" ({r:,} of {n:,}"
             + (f"; {rb:,} of {nb:,} who joined in {before.label}" if nb else "")
-            + ".)"
+            + ")."
             + left_out
             + caution
         ),
