@@ -162,6 +162,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "definitions",
+        "deduplicate_nested_candidates",
+        bool,
+        True,
+        "Score nested priority candidates once: violence and sexual offences net of domestic-abuse crimes, domestic "
+        "abuse net of the sexual offences scored as sexual violence (false: only name the overlap).",
+    ),
+    Setting(
+        "definitions",
         "ogrs_horizon_months",
         int,
         24,
