@@ -162,6 +162,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "definitions",
+        "spc_deseasonalise",
+        bool,
+        False,
+        "Divide each month by its seasonal index before drawing control charts (needs 24 months before the period "
+        "judged, every calendar month at least twice; otherwise the chart says it was not applied).",
+    ),
+    Setting(
+        "definitions",
         "deduplicate_nested_candidates",
         bool,
         True,
