@@ -12,8 +12,13 @@ Small counts can identify people (a ward with two domestic-abuse victims), so pu
   second hidden cell (one cell then fixes both, which avoids cascades), and the smallest count.
 
 Total rows and columns, when the table shows them, are treated like any other line: a total counts as a cell
-of its column (or row), so a hidden total needs a second hidden cell too. This is the usual row-and-column
-rule of thumb; it does not rule out every bound an attacker could derive by linear programming.
+of its column (or row), so a hidden total needs a second hidden cell too.
+
+Two hidden cells in a line are not always enough: a ``"<5"`` and a ``"*"`` whose line total leaves 6 between
+them can only be 1 and 5, because the markers tell the reader that one is from 1 to 4 and the other is not.
+So the pattern is then **audited as an attacker would attack it**: for every hidden cell, the smallest and
+largest values consistent with every row and column total and with what the markers say are found by linear
+programming; a cell whose range is one value is exposed, and another cell of its line is hidden, until none is.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import pandas as pd
 __all__ = [
     "SECONDARY_MARKER",
     "SuppressedTable",
+    "exposed_cells",
     "primary_marker",
     "round_to",
     "suppress_table",
@@ -121,11 +127,12 @@ def _preference(
     is_total: np.ndarray,
     crossing_line_is_lonely: np.ndarray,
     cell: tuple[int, int],
-) -> tuple[bool, bool, bool, int, int, int]:
-    """Sort key for the cell to hide next: non-zero, not a total, completing its crossing line, smallest."""
+) -> tuple[bool, int, bool, int, int, int]:
+    """Sort key for the cell to hide next: non-zero, not a total (the grand total last of all), completing its
+    crossing line, smallest."""
     row, col = cell
     count = int(counts[cell])
-    return (count == 0, bool(is_total[cell]), not crossing_line_is_lonely[cell], count, row, col)
+    return (count == 0, int(is_total[cell]), not crossing_line_is_lonely[cell], count, row, col)
 
 
 def _add_secondary(counts: np.ndarray, suppressed: np.ndarray, is_total: np.ndarray) -> None:
@@ -162,6 +169,7 @@ def suppress_table(
     total_row: Hashable | None = None,
     total_col: Hashable | None = None,
     suppress_zero: bool = False,
+    hidden: pd.DataFrame | np.ndarray | None = None,
 ) -> SuppressedTable:
     """Hide small counts in a table, and enough others that they cannot be recovered from totals.
 
@@ -173,6 +181,8 @@ def suppress_table(
         total_row: label of the row holding column totals, if the table shows one.
         total_col: label of the column holding row totals, if the table shows one.
         suppress_zero: hide zeros too (where even "none" would disclose something).
+        hidden: cells already hidden for a reason outside this table (True = hidden), such as a figure
+            suppressed in a linked table; they are shown as ``"*"`` and protected like the others.
 
     Raises:
         ValueError: the table holds anything but counts, the threshold is below 1, or a total label is absent.
@@ -180,16 +190,20 @@ def suppress_table(
     _check_threshold(threshold)
     counts = _counts(df)
     primary = _is_primary(counts, threshold, suppress_zero)
-    is_total = np.zeros(counts.shape, dtype=bool)
+    # how many totals a cell is: 1 for a cell of the total row or column, 2 for the grand total (taken last)
+    is_total = np.zeros(counts.shape, dtype=np.int64)
     row_position = _position(df.index, total_row, "total row")
     col_position = _position(df.columns, total_col, "total column")
     if row_position is not None:
-        is_total[row_position, :] = True
+        is_total[row_position, :] += 1
     if col_position is not None:
-        is_total[:, col_position] = True
+        is_total[:, col_position] += 1
     suppressed = primary.copy()
+    if hidden is not None:
+        suppressed |= np.asarray(hidden, dtype=bool)
     if secondary and counts.size:
         _add_secondary(counts, suppressed, is_total)
+        _close_exposures(counts, suppressed, primary, is_total, threshold, row_position, col_position)
 
     marker = primary_marker(threshold)
     display = np.where(primary, marker, np.where(suppressed, SECONDARY_MARKER, counts.astype(str)))
@@ -199,3 +213,150 @@ def suppress_table(
         primary=pd.DataFrame(primary, index=df.index, columns=df.columns),
         threshold=threshold,
     )
+
+
+def _attacker_bounds(
+    counts: np.ndarray, primary: np.ndarray, threshold: int, suppress_zero: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the markers tell a reader about each hidden cell: "<5" is 1 to 4; "*" is 5 or more (or 0).
+
+    A "*" that hides a zero is given the range 0 and up; every other one the range from the threshold up, which
+    is what a reader who assumes the markers are used as the note says would take.
+    """
+    low = np.where(primary, 0 if suppress_zero else 1, np.where(counts >= threshold, threshold, 0)).astype(float)
+    high = np.where(primary, threshold - 1, np.inf).astype(float)
+    return low, high
+
+
+def exposed_cells(
+    counts: np.ndarray,
+    suppressed: np.ndarray,
+    primary: np.ndarray,
+    threshold: int,
+    row_total: int | None = None,
+    col_total: int | None = None,
+    suppress_zero: bool = False,
+) -> list[tuple[int, int]]:
+    """Hidden cells whose value a reader can work out exactly from the published cells and the line totals.
+
+    The attack: every row and every column adds up to its total (the total cell when the table has one,
+    otherwise a total known from elsewhere), published cells are known, and the markers bound the hidden ones
+    (see ``_attacker_bounds``). The smallest and largest value of each hidden cell under those constraints come
+    from two linear programmes; a cell whose whole-number range is a single value is exposed.
+
+    Args:
+        counts: the true counts.
+        suppressed: True for hidden cells.
+        primary: True for cells hidden for being small (shown as ``"<5"``).
+        threshold: the suppression threshold.
+        row_total: position of the total row, if the table has one.
+        col_total: position of the total column, if the table has one.
+        suppress_zero: zeros are hidden as ``"<5"`` too.
+
+    Returns:
+        The exposed cells as (row, column) positions.
+    """
+    from scipy.optimize import linprog
+
+    cells = [(int(r), int(c)) for r, c in np.argwhere(suppressed)]
+    if not cells:
+        return []
+    index = {cell: k for k, cell in enumerate(cells)}
+    low, high = _attacker_bounds(counts, primary, threshold, suppress_zero)
+    equations: list[np.ndarray] = []
+    constants: list[float] = []
+    n_rows, n_cols = counts.shape
+    lines: list[list[tuple[int, int]]] = []
+    totals: list[tuple[int, int] | None] = []
+    if n_cols >= 2:  # a line of one cell is its own total
+        lines += [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
+        totals += [(r, col_total) if col_total is not None else None for r in range(n_rows)]
+    if n_rows >= 2:
+        lines += [[(r, c) for r in range(n_rows)] for c in range(n_cols)]
+        totals += [(row_total, c) if row_total is not None else None for c in range(n_cols)]
+    for line, total in zip(lines, totals, strict=True):
+        if not any(cell in index for cell in line):
+            continue
+        # parts minus total is known (0 when the table adds up), and so is every published cell: what is left
+        # for the hidden cells of the line is known too
+        sign = {cell: (-1.0 if cell == total else 1.0) for cell in line}
+        row = np.zeros(len(cells))
+        for cell in line:
+            if cell in index:
+                row[index[cell]] = sign[cell]
+        equations.append(row)
+        constants.append(float(sum(sign[cell] * counts[cell] for cell in line if cell in index)))
+    if not equations:
+        return []
+    a_eq = np.vstack(equations)
+    b_eq = np.asarray(constants)
+    truth = np.asarray([counts[cell] for cell in cells], dtype=float)
+    bounds = [(low[cell], None if not np.isfinite(high[cell]) else high[cell]) for cell in cells]
+
+    # Screening: a cell that takes another value at some solution is not pinned. A few LPs with random
+    # objectives over a capped box (a smaller set, so whatever moves there moves in the whole one) clear most
+    # cells, and only the rest need their own two LPs.
+    cap = float(counts.sum()) + threshold
+    capped = [(lo, cap if hi is None else hi) for lo, hi in bounds]
+    undecided = np.ones(len(cells), dtype=bool)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        if not undecided.any():
+            break
+        objective = np.where(undecided, rng.choice([-1.0, 1.0], len(cells)), 0.0)
+        solution = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=capped, method="highs")
+        if solution.status != 0:
+            break
+        moved = np.abs(solution.x - truth) > 0.5
+        if not (moved & undecided).any():
+            break
+        undecided &= ~moved
+
+    exposed = []
+    for k in np.flatnonzero(undecided):
+        objective = np.zeros(len(cells))
+        objective[k] = 1.0
+        lowest = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        highest = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if lowest.status != 0 or highest.status != 0:  # unbounded above (or no solution): not pinned
+            continue
+        if math.ceil(lowest.fun - 1e-7) >= math.floor(-highest.fun + 1e-7):
+            exposed.append(cells[k])
+    return exposed
+
+
+def _close_exposures(
+    counts: np.ndarray,
+    suppressed: np.ndarray,
+    primary: np.ndarray,
+    is_total: np.ndarray,
+    threshold: int,
+    row_total: int | None,
+    col_total: int | None,
+) -> None:
+    """Hide more cells, in place, until the attack of ``exposed_cells`` pins none (and no line is left with one
+    hidden cell by the cells added)."""
+    while True:
+        _add_secondary(counts, suppressed, is_total)
+        exposed = exposed_cells(counts, suppressed, primary, threshold, row_total, col_total)
+        if not exposed:
+            return
+        added = False
+        helped: set[tuple[str, int]] = set()  # lines given a new hidden cell this round
+        for row, col in exposed:
+            if ("row", row) in helped or ("col", col) in helped:
+                continue
+            for kind, line in (
+                ("row", [(row, c) for c in range(counts.shape[1])]),
+                ("col", [(r, col) for r in range(counts.shape[0])]),
+            ):
+                candidates = [cell for cell in line if not suppressed[cell]]
+                if candidates:
+                    no_crossing = np.zeros(counts.shape, dtype=bool)
+                    chosen = min(candidates, key=partial(_preference, counts, is_total, no_crossing))
+                    suppressed[chosen] = True
+                    helped.update({("row", chosen[0]), ("col", chosen[1]), (kind, row if kind == "row" else col)})
+                    added = True
+                    break
+        if not added:
+            return  # every cell of the exposed cells' lines is hidden already: nothing more can be done here

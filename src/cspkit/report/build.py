@@ -55,7 +55,7 @@ def build_document(inp: AssessmentInputs) -> Document:
     )
     text = " ".join(_all_text(doc))
     doc.glossary = glossary_for(text)
-    doc.monthly = monthly_series(inp)
+    doc.monthly = monthly_series(inp, b.ledger.series_hidden if b.ledger is not None else set())
     return doc
 
 
@@ -70,17 +70,20 @@ TOPIC_NAMES = {
 }
 
 
-def monthly_series(inp: AssessmentInputs) -> dict[str, dict[str, list[tuple[str, float]]]]:
+def monthly_series(
+    inp: AssessmentInputs, withheld: set[str] | None = None
+) -> dict[str, dict[str, list[tuple[str, float]]]]:
     """The monthly count series of each topic's area findings (not wards), for the Excel annex.
 
     Public edition: a series with any month from 1 to the threshold minus one is left out (it would publish
-    small numbers).
+    small numbers), and so is any series the disclosure ledger withholds (``withheld``: one that would give a
+    left-out series back by differencing).
     """
     out: dict[str, dict[str, list[tuple[str, float]]]] = {}
     for f in inp.fs.findings:
         if f.unit != "count" or ".ward." in f.id or len(f.series) < 2 or f.topic not in TOPIC_NAMES:
             continue
-        if inp.public and any(0 < v < inp.suppress_below for _, v in f.series):
+        if inp.public and (f.id in (withheld or set()) or any(0 < v < inp.suppress_below for _, v in f.series)):
             continue
         out.setdefault(TOPIC_NAMES[f.topic], {})[f.title] = [(m, float(v)) for m, v in f.series]
     return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.model import Finding
+from cspkit.report.disclosure import disclosure_ledger, names_hidden
 from cspkit.report.figures import finding_chart
 from cspkit.report.model import (
     Column,
@@ -210,6 +211,10 @@ class Builder:
         #: Public edition: findings hidden by secondary suppression (a total or a follow-up count that would give
         #: a suppressed figure away by differencing), on top of those small in themselves.
         self.hidden: set[str] = set()
+        #: Public edition: the disclosure ledger (``cspkit.report.disclosure``), decided once for every output.
+        self.ledger = disclosure_ledger(inp.fs, inp.suppress_below) if inp.public else None
+        if self.ledger is not None:
+            self.hidden |= set(self.ledger.hidden)
         self._places: list[tuple[str, float, float]] | None = None
         self.said: dict[str, int] = {}
 
@@ -224,17 +229,56 @@ class Builder:
     def status(self, f: Finding) -> str:
         return status(f, self.neutral)
 
+    def withheld(self, f: Finding | None) -> bool:
+        """Public edition: whether a finding's numbers are withheld (small, or protecting a small one)."""
+        return (
+            f is not None
+            and self.inp.public
+            and (f.id in self.hidden or small(f, self.inp.suppress_below) or f.small_number)
+        )
+
+    def hidden_names(self) -> list[str]:
+        """Names of withheld wards and crime types, as sentences name them ("Houghton Hall", "robbery")."""
+        if not self.inp.public:
+            return []
+        names = []
+        for f in self.fs.findings:
+            if f.id in self.hidden and f.unit == "count":
+                names.append(f.area_name if ".ward." in f.id else f.title)
+        return [n for n in names if n]
+
     # -- text ---------------------------------------------------------------------------------------------
     def sentence(self, f: Finding) -> str:
         self.used_ids.add(f.id)
-        if self.inp.public and (
-            f.id in self.hidden
-            or small(f, self.inp.suppress_below)
-            or f.small_number
-            or quotes_small_count(f.sentence, self.inp.suppress_below)
-        ):
+        if self.withheld(f) or (self.inp.public and quotes_small_count(f.sentence, self.inp.suppress_below)):
             return f"{f.title}: {NOT_PUBLISHED}"
-        return self.once(self.with_base(f, f.sentence))
+        text = f.sentence
+        if self.inp.public:
+            text = self.without_hidden_movers(f, text)
+        return self.once(self.with_base(f, text))
+
+    def without_hidden_movers(self, f: Finding, text: str) -> str:
+        """Public edition: "the wards that moved most" lists only wards (and crime types) whose counts are
+        published; a move of a withheld one ("+7") would give its count away."""
+        names = self.hidden_names()
+        if not names_hidden(text, names):
+            return text
+        for key, lead, lower in (
+            ("contributions_by_ward", " The wards that moved most: ", False),
+            ("contributions_by_crime_type", " By type: ", True),
+        ):
+            start = text.find(lead)
+            if start < 0:
+                continue
+            end = text.find(".", start + len(lead))
+            rows = [r for r in f.extra.get(key, []) if r.get("id") not in self.hidden]
+            up = f.change is not None and f.change.direction == "up"
+            same_way = [r for r in rows if (r["difference"] > 0) == up][:3]
+            movers = ", ".join(
+                f"{r['name'].lower() if lower else r['name']} ({r['difference']:+,.0f})" for r in same_way
+            )
+            text = text[:start] + (f"{lead}{movers}." if movers else "") + text[end + 1 :]
+        return text
 
     def with_base(self, f: Finding, text: str) -> str:
         """Each sentence with a percentage but no base gets the finding's base: "(15 of 45)" or "(of 5,378)"."""
@@ -316,12 +360,23 @@ class Builder:
                 }
             )
         table = Table(cols, rows, caption=caption, id=id_, provenance=prov(findings, self.fs.comparison.note))
-        return self.protect(table)
+        return self.protect(table, findings)
 
-    def protect(self, table: Table) -> Table:
-        """Public edition: suppress counts 1..threshold-1 with secondary suppression; blank derived cells."""
+    def protect(
+        self, table: Table, row_findings: list[Finding] | None = None, known_total: float | None = None
+    ) -> Table:
+        """Public edition: suppress counts 1..threshold-1 with secondary suppression; blank derived cells.
+
+        Args:
+            table: the table as the restricted edition prints it.
+            row_findings: the finding of each row, when rows are findings: a row whose finding the disclosure
+                ledger withholds is hidden here too, whatever its own counts.
+            known_total: the total of a one-count-column table when it is printed elsewhere (a sentence): the
+                table is then protected as if that total were its last row.
+        """
         if not self.inp.public:
             return table
+        import numpy as np
         import pandas as pd
 
         from cspkit.privacy.disclosure import suppress_table
@@ -334,7 +389,17 @@ class Builder:
             return round(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
         frame = pd.DataFrame([[count(r.get(k)) for k in int_cols] for r in table.rows], columns=int_cols)
-        result = suppress_table(frame, threshold=self.inp.suppress_below, secondary=True)
+        forced = np.zeros(frame.shape, dtype=bool)
+        if row_findings is not None:
+            forced[[i for i, f in enumerate(row_findings) if f.id in self.hidden], :] = True
+        total_row = None
+        if known_total is not None and len(int_cols) == 1:
+            total_row = len(frame)
+            frame.loc[total_row] = [count(known_total)]
+            forced = np.vstack([forced, np.zeros((1, 1), dtype=bool)])
+        result = suppress_table(
+            frame, threshold=self.inp.suppress_below, secondary=True, total_row=total_row, hidden=forced
+        )
         derived = [c.key for c in table.columns if c.kind in ("float", "percent", "rate")] + ["ratio"]
         rows = []
         for i, row in enumerate(table.rows):
@@ -348,8 +413,9 @@ class Builder:
                 for k in derived:
                     if k in new:
                         new[k] = "–"
-                if isinstance(new.get("verdict"), str):  # a p-value with the other count could give a count away
-                    new["verdict"] = re.sub(r"; p [<=] \S+$", "", new["verdict"])
+                for k in ("verdict", "signal"):  # a verdict or p-value with the other count could give it away
+                    if isinstance(new.get(k), str):
+                        new[k] = "–"
             rows.append(new)
         note = (table.note + " " if table.note else "") + (
             f"Counts from 1 to {self.inp.suppress_below - 1} are shown as <{self.inp.suppress_below}; cells marked * "
@@ -385,15 +451,15 @@ class Builder:
             Column("verdict", "Verdict (BH across wards)"),
         ]
         return self.protect(
-            Table(cols, rows, caption=caption, id=id_, print_max_rows=15, provenance=prov(findings[:1]))
+            Table(cols, rows, caption=caption, id=id_, print_max_rows=15, provenance=prov(findings[:1])), findings
         )
 
     # -- figures --------------------------------------------------------------------------------------------
     def chart(self, f: Finding | None, caption: str) -> Figure | None:
         if f is None or not f.series:
             return None
-        if self.inp.public and any(0 < v < self.inp.suppress_below for _, v in f.series):
-            return None  # a monthly chart of small numbers would publish them
+        if self.ledger is not None and f.id in self.ledger.series_hidden:
+            return None  # a monthly chart of small numbers (or of a series protecting one) would publish them
         self.used_ids.add(f.id)
         image = finding_chart(f)
         definition = "Monthly counts with control limits"
@@ -433,6 +499,8 @@ class Builder:
         f = self.fs.get(hotspot_id)
         if f is None or self.inp.boundaries_lsoa is None:
             return None
+        if self.withheld(self.fs.get(hotspot_id.removesuffix(".hotspots") + ".count")):
+            return None  # no map of a count the public edition withholds
         counts = f.extra.get("lsoa_counts") or {}
         if not counts:
             return None
@@ -505,8 +573,9 @@ class Builder:
             and f.change.direction == "up"
             and f.good_direction == "down"
         ]
-        small = [f.area for f in findings if f.value is not None and 0 < f.value < self.inp.suppress_below]
-        suppressed = small if self.inp.public else []
+        # every ward the ledger withholds is hatched, not only the small ones: a coloured protected ward and the
+        # legend's class limits would give its rate, and the rate times its population the count
+        suppressed = [f.area for f in findings if self.withheld(f)]
         label = "Per 1,000 residents, by ward"
         kwargs: dict[str, Any] = {
             "hotspots": rising,
@@ -540,6 +609,13 @@ class Builder:
         return [f for f in self.fs.findings if f.id.startswith(prefix) and (not exclude_wards or ".ward." not in f.id)]
 
 
+def three_figures(value: float) -> float:
+    """An approximate index to three significant figures (1,173,529 -> 1,170,000)."""
+    import math
+
+    return float(round(value, 2 - math.floor(math.log10(abs(value))))) if value else value
+
+
 def percent_with_base(
     f: Finding, value: float | None = None, numerator: float | None = None, denominator: float | None = None
 ) -> str:
@@ -561,11 +637,10 @@ def tile(f: Finding | None, label: str, builder: Builder, proportion: bool = Fal
     builder.used_ids.add(f.id)
     threshold = builder.inp.suppress_below
     is_share = proportion or f.unit == "proportion"
-    if builder.inp.public and (
-        (f.unit == "count" and 0 < f.value < threshold) or (is_share and (f.small_number or small(f, threshold)))
-    ):
+    if builder.withheld(f):
         # "<5" only where it is true; a share of a small group is simply not published
-        shown = f"<{threshold}" if f.unit == "count" else "not published"
+        true_bound = f.unit == "count" and 0 < f.value < threshold
+        shown = f"<{threshold}" if true_bound else "not published"
         return Tile(label, shown, "too small to publish", "neutral")
     value = f"{f.value:.0%}" if is_share else f"{f.value:,.0f}"
     # a share's base goes first in the detail line: "29 of 83; significant fall (better); was 69%"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,7 +101,8 @@ def _render(fig: MplFigure) -> tuple[str, bytes]:
     fig.savefig(svg_buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     png_buf = io.BytesIO()
     fig.savefig(png_buf, format="png", dpi=200, bbox_inches="tight")
-    return svg_buf.getvalue(), png_buf.getvalue()
+    svg = re.sub(r"<!--.*?-->", "", svg_buf.getvalue(), flags=re.S)  # comments repeat the text; nothing extra leaves
+    return svg, png_buf.getvalue()
 
 
 def _as_list(value: float | Sequence[float] | None, n: int) -> list[float] | None:

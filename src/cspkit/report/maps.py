@@ -318,8 +318,9 @@ def _hotspot_label(names: list[str], outline_label: str = "Hotspot") -> str:
 
 
 def _self_contained(svg: str) -> str:
-    """Drop the DOCTYPE (it names a DTD on the web), the metadata block and the xlink namespace."""
+    """Drop the DOCTYPE (it names a DTD on the web), the metadata block, comments and the xlink namespace."""
     svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # matplotlib's comments repeat the text: nothing extra leaves
     svg = re.sub(r'\s+xmlns:xlink="[^"]*"', "", svg)
     return svg.replace("xlink:href=", "href=")  # SVG 2 plain href, read by browsers and WeasyPrint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cspkit.report.builder import Builder, prov, where_blocks
+from cspkit.report.builder import Builder, prov, three_figures, where_blocks
 from cspkit.report.model import Callout, Column, Paragraph, Section, Table
 
 
@@ -23,7 +23,12 @@ def _crime_chapter(b: Builder) -> Section:
             {"crime_type": r["crime_type"], "harm": r["harm"], "share": r["share"]}
             for r in harm.extra.get("by_crime_type", [])
         ]
-        blocks.append(Paragraph(b.sentence(harm)))
+        note = ""
+        if b.withheld(harm):
+            rows, text, note = _published_harm(b, rows)
+        else:
+            text = b.sentence(harm)
+        blocks.append(Paragraph(text))
         blocks.append(
             Table(
                 [
@@ -34,6 +39,7 @@ def _crime_chapter(b: Builder) -> Section:
                 rows,
                 caption="Where the harm is: harm-weighted crime by type (approximate weights)",
                 id="harm",
+                note=note,
                 provenance=prov([harm], harm.definition),
             )
         )
@@ -42,6 +48,27 @@ def _crime_chapter(b: Builder) -> Section:
     if cov is not None:
         blocks.append(Callout("caution", "Police data coverage", b.sentence(cov)))
     return Section("crime", "Crime", blocks, xlsx_sheet="Crime")
+
+
+def _published_harm(b: Builder, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
+    """Public edition with a crime type withheld: the harm of the published types only.
+
+    Harm is weight x count, so the harm of a withheld type, or a total that includes it, would give its count
+    back. The table keeps the published types, with their shares of the harm they add up to.
+    """
+    type_ids = {f.title: f.id for f in b.fs.findings if f.id.startswith("crime.") and f.id.endswith(".count")}
+    kept = [r for r in rows if type_ids.get(r["crime_type"]) not in b.hidden]
+    left_out = [r["crime_type"].lower() for r in rows if type_ids.get(r["crime_type"]) in b.hidden]
+    total = sum(r["harm"] for r in kept)
+    kept = [{**r, "share": r["harm"] / total if total else None} for r in kept]
+    names = ", ".join(left_out)
+    text = (
+        f"Harm-weighted crime of the crime types published here: about {three_figures(total):,.0f} harm days "
+        f"(approximate Cambridge Crime Harm Index). The harm of {names} is left out, because their counts rest on "
+        "small numbers and their harm would give them away."
+    )
+    note = f"Shares are of the harm of the crime types shown; {names} not published."
+    return kept, text, note
 
 
 def build(b: Builder) -> list[Section]:

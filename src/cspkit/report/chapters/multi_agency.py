@@ -42,7 +42,8 @@ def _chapter(b: Builder) -> Section | None:
                 caption="People known to two or more services, by combination",
                 id="linkage-combinations",
                 provenance=Provenance(_SOURCES, [multi.id], multi.definition),
-            )
+            ),
+            known_total=multi.value,  # the sentence prints the total: the parts must not give a hidden one away
         )
         shown = [(r["services"], r["people"]) for r in table.rows if isinstance(r["people"], int | float)]
         if shown:

@@ -117,7 +117,7 @@ def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str)
         if value is None:
             return ""
         if suppressed(f):
-            true_bound = f.unit == "count" and 0 < value < threshold and f.id not in b.hidden
+            true_bound = f.unit == "count" and 0 < value < threshold
             return f"<{threshold}" if true_bound else "not published"
         if f.unit == "proportion":
             return percent_with_base(f) if value == f.value else f"{value:.0%}"

@@ -14,7 +14,16 @@ import re
 from typing import Any
 
 from cspkit.findings.model import Finding
-from cspkit.report.builder import RAG_LABELS, Builder, cautious, emerging_findings, percent_with_base, prov, tile
+from cspkit.report.builder import (
+    RAG_LABELS,
+    Builder,
+    cautious,
+    emerging_findings,
+    percent_with_base,
+    prov,
+    three_figures,
+    tile,
+)
 from cspkit.report.model import Column, Paragraph, Provenance, Section, Table, Tile, Tiles
 
 #: Most priorities the summary puts to the board; the others of the top band are named and left to appendix C.
@@ -28,19 +37,14 @@ _OVERLAPS = (
 )
 
 
-def _sig3(value: float) -> float:
-    """An approximate index to three significant figures (1,173,529 -> 1,170,000)."""
-    import math
-
-    return float(round(value, 2 - math.floor(math.log10(abs(value))))) if value else value
-
-
 def _n(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
 def _change_words(b: Builder, f: Finding, noun: str) -> str:
     """ "15,680 crimes, a significant rise of 11% on 14,123" in words that follow the verdict and the rating."""
+    if b.withheld(f):
+        return f"a number of {noun} that is not published, because it rests on small numbers"
     c = f.change
     base = f"{_n(f.value)} {noun}"
     if c is None or f.baseline is None:
@@ -69,22 +73,22 @@ def _crime_paragraph(b: Builder) -> Paragraph | None:
     used: list[Finding | None] = [allc]
     movers = allc.extra.get("contributions_by_crime_type") or []
     if allc.change is not None and allc.change.significant and movers:
-        top = [m for m in movers[:2] if m.get("difference")]
+        top = [m for m in movers if m.get("difference") and m.get("id") not in b.hidden][:2]
         if top:
             parts = [f"{m['name'].lower()} ({m['difference']:+,.0f})" for m in top]
             text += " Most of the change came from " + " and ".join(parts) + "."
             used += [fs.get(m["id"]) for m in top]
-    wards = allc.extra.get("contributions_by_ward") or []
+    wards = [w for w in allc.extra.get("contributions_by_ward") or [] if w.get("id") not in b.hidden]
     if allc.change is not None and allc.change.significant and len(wards) >= 2:
         text += f" The wards that moved most were {wards[0]['name']} and {wards[1]['name']}."
     harm = fs.get("crime.harm.total")
     by_type = harm.extra.get("by_crime_type", []) if harm is not None else []
-    if by_type and harm is not None and harm.value:
+    if by_type and harm is not None and harm.value and not b.withheld(harm):
         first = by_type[0]
         text += (
             f" Weighted by harm, {first['crime_type'].lower()} accounts for {first['share']:.0%} of the harm of all "
-            f"recorded crime (about {_sig3(first['harm']):,.0f} of {_sig3(harm.value):,.0f} harm days), so counts "
-            "alone understate it."
+            f"recorded crime (about {three_figures(first['harm']):,.0f} of {three_figures(harm.value):,.0f} harm "
+            "days), so counts alone understate it."
         )
         used.append(harm)
     return _para(text, used)
@@ -99,14 +103,14 @@ def _asb_paragraph(b: Builder) -> Paragraph | None:
     parts: list[str] = []
     if police is not None:
         parts.append(f"The police published {_change_words(b, police, 'ASB incidents')} on data.police.uk.")
-    if police is not None and partner is not None and partner.value is not None:
+    if police is not None and partner is not None and partner.value is not None and not b.withheld(partner):
         parts.append(
             f"The police's own incident export counts {_n(partner.value)} for the same months: data.police.uk leaves "
             "out incidents it cannot place on the map and those recorded after publication, so the two do not "
             "agree, and the report uses data.police.uk for places and trends and the export for victims."
         )
     repeat = fs.get("asb.repeat_victims")
-    if repeat is not None and repeat.value is not None and not (b.inp.public and 0 < repeat.value < 5):
+    if repeat is not None and repeat.value is not None and not b.withheld(repeat):
         parts.append(f"{_n(repeat.value)} victims reported ASB three or more times within a year.")
     return _para(" ".join(parts), [police, partner, repeat])
 
@@ -122,7 +126,7 @@ def _people_paragraph(b: Builder) -> Paragraph | None:
         if rated == "neutral" and da.change is not None and da.change.significant and da.change.direction == "up":
             text += " The partnership reads more reporting as more victims coming forward, not as a worse outcome."
         parts.append(text)
-    if marac is not None and marac.value is not None:
+    if marac is not None and marac.value is not None and not b.withheld(marac):
         recommended = marac.extra.get("recommended_per_10k")
         if recommended:
             side = "above" if marac.value >= recommended else "below"
@@ -140,7 +144,7 @@ def _reoffending_paragraph(b: Builder) -> Paragraph | None:
     completion = fs.get("substance.completion_rate")
     alcohol = fs.get("substance.alcohol.new_presentations")
     parts: list[str] = []
-    if iom is not None and iom.value is not None and not (b.inp.public and iom.small_number):
+    if iom is not None and iom.value is not None and not b.withheld(iom):
         who = "the IOM cohort" if ".iom." in iom.id else "the offender-management cohorts"
         if iom.id.endswith("offences_per_member_year"):
             years = float(iom.denominator or 0)
@@ -156,15 +160,16 @@ def _reoffending_paragraph(b: Builder) -> Paragraph | None:
                 + (f", against {iom.baseline:.0%} the year before" if iom.baseline is not None else "")
                 + " (see the caution in the reoffending chapter)."
             )
-    if treatment is not None and treatment.value is not None:
+    if treatment is not None and treatment.value is not None and not b.withheld(treatment):
         text = f"{_n(treatment.value)} adults were in drug or alcohol treatment"
-        if completion is not None and completion.value is not None:
+        if completion is not None and completion.value is not None and not b.withheld(completion):
             text += f", and {percent_with_base(completion)} completed it successfully"
             if completion.change is not None and completion.change.significant:
                 text += f" ({'down' if completion.change.direction == 'down' else 'up'} significantly)"
         text += "."
-        if alcohol is not None and alcohol.change is not None and alcohol.change.significant:
-            word = "rose" if alcohol.change.direction == "up" else "fell"
+        alcohol_change = alcohol.change if alcohol is not None and not b.withheld(alcohol) else None
+        if alcohol is not None and alcohol_change is not None and alcohol_change.significant:
+            word = "rose" if alcohol_change.direction == "up" else "fell"
             text += (
                 f" New presentations for alcohol {word} significantly ({_n(alcohol.baseline)} to "
                 f"{_n(alcohol.value)}), which matters for violence and the night-time economy."
@@ -202,7 +207,7 @@ def _plain_verdict(f: Finding) -> str:
 def _member_year_tile(f: Finding, label: str, b: Builder) -> Tile:
     """The tile of offences per member-year: two decimals (the shared tile rounds to whole numbers)."""
     b.used_ids.add(f.id)
-    if b.inp.public and (f.small_number or (f.numerator or 0) < b.inp.suppress_below):
+    if b.withheld(f) or (b.inp.public and (f.numerator or 0) < b.inp.suppress_below):
         return Tile(label, "not published", "too small to publish", "neutral")
     detail = f"{f.numerator:,.0f} offences in {float(f.denominator or 0):,.1f} member-years"
     if f.baseline is not None:
@@ -215,7 +220,7 @@ def _outlook_paragraph(b: Builder, recommended: set[str]) -> Paragraph | None:
     allc = fs.get("crime.all.count")
     parts: list[str] = []
     used: list[Finding | None] = []
-    fc = allc.extra.get("forecast") if allc is not None else None
+    fc = allc.extra.get("forecast") if allc is not None and not b.withheld(allc) else None
     if fc and fc.get("next_12_months_total"):
         low, high = sum(fc.get("lower_80", [])), sum(fc.get("upper_80", []))
         parts.append(
