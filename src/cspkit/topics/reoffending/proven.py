@@ -261,9 +261,10 @@ def add_followup(g: _Group) -> None:
             none_yet
             if n == 0
             else (
-                f"The {r:,} of {who} who reoffended committed {_offences_each(per_reoffender)} within "
-                f"{f} months "
-                f"({_n(o, 'offence')}; binary rate {_pct(binary)})"
+                f"None of {who} reoffended within {f} months." + caution
+                if r == 0
+                else f"Of {who}, the {r:,} who reoffended committed {_offences_each(per_reoffender)} within "
+                f"{f} months ({_n(o, 'offence')}; binary rate {_pct(binary)}, {r:,} of {n:,})"
                 + (f", against {_num(per_reoffender_base)} for those who joined in {before.label}" if rb else "")
                 + ". Not tested for significance."
                 + caution
