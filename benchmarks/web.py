@@ -2,7 +2,8 @@
 
 The server is `cspkit serve` in its own process on the loopback interface (one uvicorn worker, SQLite app
 database, every page view written to the audit log as in production). The load is bounded: 50 users, each signed
-in with their own session, each making a fixed number of requests, all on 127.0.0.1. The baseline, measured in the
+in with their own session (all sign in first; the sign-in's own latency, Argon2 by design, is reported on its own
+row), each then making a fixed number of requests, all on 127.0.0.1. The baseline, measured in the
 same run under the same load, is ``/healthz`` (no database, no template): the page latencies are reported as
 ratios to it as well as in milliseconds. Target: p95 under 150 ms for each page. Each user waits a think time
 (default a mean of 1 s) between pages, as a person reading would; ``--think 0`` is a stress test in which the 50
@@ -35,6 +36,7 @@ REPO = HERE.parent
 OUT = HERE / "out"
 TARGET_P95_MS = 150.0
 PASSWORD = "benchmark password 123"
+SIGN_IN = "/sign-in (POST)"
 
 
 def _workspace(arg: str | None, scratch: Path) -> Path:
@@ -77,16 +79,34 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-async def _user(base: str, email: str, paths: list[str], n: int, think: float, out: dict[str, list[float]]) -> None:
+async def _user(
+    base: str,
+    k: int,
+    paths: list[str],
+    n: int,
+    think: float,
+    signed_in: asyncio.Barrier,
+    out: dict[str, list[float]],
+) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         page = await client.get("/sign-in")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        r = await client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
+        t = time.perf_counter()
+        r = await client.post(
+            "/sign-in", data={"email": f"board{k}@bench.example", "password": PASSWORD, "csrf_token": token}
+        )
+        out.setdefault(SIGN_IN, []).append((time.perf_counter() - t) * 1000)
         assert r.status_code == 303, r.status_code
+        # Pages are measured once everyone is signed in: 50 Argon2 hashes at once (deliberately costly) are the
+        # sign-in's latency, reported on their own row, not the first page's. Each user starts on a different
+        # page, so no page always takes the first turn, after a first think time, so they do not all click at once.
+        await signed_in.wait()
+        if think:
+            await asyncio.sleep(think * random.random())
         for i in range(n):
-            path = paths[i % len(paths)]
+            path = paths[(k + i) % len(paths)]
             t = time.perf_counter()
             response = await client.get(path)
             elapsed = (time.perf_counter() - t) * 1000
@@ -96,11 +116,19 @@ async def _user(base: str, email: str, paths: list[str], n: int, think: float, o
                 await asyncio.sleep(think * (0.5 + random.random()))
 
 
-async def _load(base: str, users: int, requests: int, think: float) -> dict[str, list[float]]:
+async def _load(base: str, users: int, requests: int, think: float) -> tuple[dict[str, list[float]], float]:
+    """The timings by page, and the wall time of the page phase (after everyone signed in)."""
     out: dict[str, list[float]] = {}
     paths = ["/findings", "/workshop", "/healthz", "/findings?topic=asb"]
-    await asyncio.gather(*(_user(base, f"board{i}@bench.example", paths, requests, think, out) for i in range(users)))
-    return out
+    signed_in = asyncio.Barrier(users + 1)
+
+    async def clock() -> float:
+        await signed_in.wait()
+        return time.perf_counter()
+
+    started = asyncio.ensure_future(clock())
+    await asyncio.gather(*(_user(base, k, paths, requests, think, signed_in, out) for k in range(users)))
+    return out, time.perf_counter() - started.result()
 
 
 def main() -> int:
@@ -144,9 +172,9 @@ def main() -> int:
                     raise SystemExit("the server did not become ready in 10 minutes")
                 time.sleep(0.5)
             warm = time.perf_counter() - t
-            started = time.perf_counter()
-            timings = asyncio.run(_load(base, opts.users, opts.requests, opts.think))
-            wall = time.perf_counter() - started
+            load_before = os.getloadavg()[0]
+            timings, wall = asyncio.run(_load(base, opts.users, opts.requests, opts.think))
+            load_after = os.getloadavg()[0]
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -170,9 +198,12 @@ def main() -> int:
         "requests_per_user": opts.requests,
         "think_s": opts.think,
         "wall_s": round(wall, 1),
-        "throughput_rps": round(sum(len(v) for v in timings.values()) / wall, 1),
+        "throughput_rps": round(sum(len(v) for p, v in timings.items() if p != SIGN_IN) / wall, 1),
         "first_computation_s": round(warm, 1),
         "cpus": os.cpu_count(),
+        # The machine may be shared: a 1-minute load average well above the CPU count means the milliseconds are
+        # inflated by other work, and the ratios to /healthz are the figures to compare.
+        "load_average_1min": [round(load_before, 1), round(load_after, 1)],
         "pages": rows,
     }
     OUT.mkdir(exist_ok=True)
@@ -188,7 +219,8 @@ def main() -> int:
             verdict = ("PASS" if r["p95_ms"] < TARGET_P95_MS else "FAIL") + f" (p95 < {TARGET_P95_MS:.0f} ms)"
         print(f"{r['page']:24} {r['requests']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} "
               f"{r['p95_ratio_to_healthz']!s:>12}  {verdict}")  # fmt: skip
-    print(f"Throughput {result['throughput_rps']} requests/s; findings first computed in {warm:.1f} s.")
+    print(f"Throughput {result['throughput_rps']} requests/s; findings first computed in {warm:.1f} s; load average "
+          f"{load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} CPUs.")  # fmt: skip
     return 0
 
 

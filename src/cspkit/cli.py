@@ -823,7 +823,7 @@ def user_add(
     settings, db = _web_session(ws)
     try:
         try:
-            user = add_user(db, email, role, password, organisation)
+            user = add_user(db, email, role, password, organisation, one_time=not password_stdin)
         except UserError as exc:
             raise ConfigError(str(exc)) from None
         audit.append(
@@ -839,7 +839,7 @@ def user_add(
         db.close()
     console.print(f"Added {user.email} ({role}).")
     if not password_stdin:
-        console.print(f"One-time password: {password}", highlight=False)
+        console.print(f"One-time password: {password} (they choose their own at first sign-in)", highlight=False)
 
 
 @audit_app.command("verify")
@@ -989,14 +989,18 @@ def link_evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the stored linkage against a clerically reviewed sample: pairwise precision, recall and F1."""
-    from cspkit.linkage.evaluate import evaluate, read_truth
-    from cspkit.linkage.report import print_evaluation
+    from cspkit.linkage.evaluate import evaluate, evaluate_asb_duplicates, read_asb_copies, read_truth
+    from cspkit.linkage.report import print_asb_duplicates, print_evaluation
 
     ws = _workspace(workspace)
     rows = read_truth(truth)
+    copies = read_asb_copies(truth) if baseline is None else {}
     with ws.connect() as con:
         result = evaluate(con, ws.key(), rows, baseline=baseline)
+        duplicates = evaluate_asb_duplicates(con, ws.key(), copies) if copies else None
     if as_json:
         _print_json(result.as_dict())
         return
     print_evaluation(console, result)
+    if duplicates is not None:
+        print_asb_duplicates(console, duplicates)

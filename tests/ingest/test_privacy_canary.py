@@ -273,9 +273,9 @@ def _pseudonyms_are_stable_within_an_agency_and_differ_between_agencies(run: Run
         keys = con.execute(
             "SELECT _agency, _month, victim_key FROM asb_incidents ORDER BY _agency, _month, victim_key"
         ).fetchall()
-        tokens = con.execute(
-            "SELECT DISTINCT victim_surname_token, victim_forename_token, victim_dob_token, victim_postcode_token "
-            "FROM asb_incidents"
+        tokens = con.execute(  # kept apart from the events (identity_features), one set for the person
+            "SELECT DISTINCT surname_token, forename_token, dob_token, postcode_token FROM identity_features "
+            "WHERE source = 'asb_incidents' AND person = 'victim'"
         ).fetchall()
     finally:
         con.close()

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from cspkit.privacy.disclosure import (
     SECONDARY_MARKER,
+    exposed_cells,
     primary_marker,
     round_to,
     suppress_table,
@@ -204,3 +205,43 @@ def test_no_line_keeps_a_lone_hidden_cell(case: tuple[pd.DataFrame, str | None, 
     assert (display[small] == f"<{threshold}").all()
     assert (display[suppressed & ~small] == "*").all()
     assert (display[~suppressed] == counts[~suppressed].astype(str)).all()
+    # and the attack by linear programming on the markers and totals pins no hidden cell, unless both its lines
+    # are hidden whole (then the line's total is small itself, and hidden wherever it is printed)
+    rows, cols = list(df.index), list(df.columns)
+    row_total = rows.index(total_row) if total_row is not None else None
+    col_total = cols.index(total_col) if total_col is not None else None
+    for r, c in exposed_cells(counts, suppressed, small, threshold, row_total, col_total):
+        assert suppressed[r, :].all() and suppressed[:, c].all()
+
+
+def _column_with_total(values: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"n": [*values, sum(values)]}, index=[*(f"ward{i}" for i in range(len(values))), "area"])
+
+
+def test_markers_and_a_total_can_pin_two_hidden_cells() -> None:
+    """ "<5" + "*" = 6 can only be 1 + 5: the row-and-column rule hides two cells, the audit hides a third."""
+    df = _column_with_total([1, 5, 40, 60])
+    rule_only = suppress_table(df, total_row="area", audit=False)
+    assert rule_only.display["n"].tolist() == ["<5", "*", "40", "60", "106"]
+    counts, primary = df.to_numpy(), rule_only.primary.to_numpy()
+    assert exposed_cells(counts, rule_only.suppressed.to_numpy(), primary, 5, row_total=4) == [(0, 0), (1, 0)]
+    audited = suppress_table(df, total_row="area")
+    assert audited.display["n"].tolist() == ["<5", "*", "*", "60", "106"]
+    assert exposed_cells(counts, audited.suppressed.to_numpy(), primary, 5, row_total=4) == []
+
+
+def test_small_cells_that_add_up_to_their_count_are_pinned() -> None:
+    """Two wards with one crime each: "<5" + "<5" = 2 gives 1 and 1, so a larger cell is hidden with them."""
+    df = _column_with_total([1, 1, 40, 60])
+    assert suppress_table(df, total_row="area", audit=False).display["n"].tolist() == ["<5", "<5", "40", "60", "102"]
+    assert suppress_table(df, total_row="area").display["n"].tolist() == ["<5", "<5", "*", "60", "102"]
+    # 3 + 4 = 7 leaves each from 3 to 4: not pinned, nothing more hidden
+    assert suppress_table(_column_with_total([3, 4, 40, 60]), total_row="area").n_secondary == 0
+
+
+def test_cells_hidden_for_another_table_are_protected_too() -> None:
+    df = _column_with_total([30, 40, 50, 60])
+    forced = np.array([[True], [False], [False], [False], [False]])
+    result = suppress_table(df, total_row="area", hidden=forced)
+    assert result.display["n"].tolist() == ["*", "*", "50", "60", "180"]
+    assert result.n_primary == 0 and result.n_secondary == 2

@@ -72,19 +72,23 @@ def demo_workspace(factory: pytest.TempPathFactory) -> Workspace:
     return ws
 
 
-def demo_assessment(factory: pytest.TempPathFactory, edition: str, formats: list[str]) -> AssessResult:
-    """The demo assessment of one edition (rendered on first call, then reused)."""
+def demo_assessment(
+    factory: pytest.TempPathFactory, edition: str, formats: list[str], period: str | None = None
+) -> AssessResult:
+    """The demo assessment of one edition and period (default: the latest 12 months), rendered on first call,
+    then reused."""
+    prefix = f"{edition}:{period or ''}:"
     for key, cached in _CACHE.items():  # a render with every format asked for will do
-        if key.startswith(f"{edition}:") and set(formats) <= set(key.split(":")[1].split(",")):
+        if key.startswith(prefix) and set(formats) <= set(key.removeprefix(prefix).split(",")):
             assert isinstance(cached, AssessResult)
             return cached
-    key = f"{edition}:{','.join(formats)}"
+    key = prefix + ",".join(formats)
     if key not in _CACHE:
         ws = demo_workspace(factory)
-        out = ws.root / "outputs" / f"test-{edition}"
+        out = ws.root / "outputs" / f"test-{edition}-{(period or 'annual').replace('..', '_')}"
         if out.exists():
             shutil.rmtree(out)
-        _CACHE[key] = assess(ws, edition=edition, formats=formats, out_dir=out)
+        _CACHE[key] = assess(ws, period=period, edition=edition, formats=formats, out_dir=out)
     result = _CACHE[key]
     assert isinstance(result, AssessResult)
     return result

@@ -19,8 +19,8 @@ import pytest
 from cspkit.ingest import ingest_paths
 from cspkit.privacy.pseudonymise import pseudonym, ref_namespace
 from cspkit.sources.contracts import CONTRACTS
-from cspkit.warehouse.features import FEATURES_TABLE, record_key_sql
-from cspkit.warehouse.schema import all_ddl
+from cspkit.warehouse.features import FEATURES_TABLE, IDENTITY_COLUMNS, record_key_sql
+from cspkit.warehouse.schema import SCHEMA_VERSION, all_ddl
 from cspkit.warehouse.store import get_meta, query
 from cspkit.workspace import Workspace
 
@@ -108,6 +108,7 @@ def test_the_birth_year_attack_fails(loaded: tuple[Workspace, dict[str, int], li
         }
         assert "victim_age" not in columns and "victim_age_band" in columns
         assert not {c for c in columns if c.endswith(("birth_year_token", "postcode_district_token", "initial_token"))}
+        assert not _identity_columns(con)  # nor any other token or linkage feature (schema 3)
 
         # 2. The best join left without the key: the agency. Every token then gets the same guess.
         mids = {"0-15": 8, "16-24": 20, "25-34": 30, "35-44": 40, "45-54": 50, "55-64": 60, "65+": 70}
@@ -214,29 +215,108 @@ def test_an_old_warehouse_is_migrated(workspace: Workspace) -> None:
         con.execute("DROP TABLE domestic_abuse")
         ddl = next(d for d in all_ddl() if "TABLE IF NOT EXISTS domestic_abuse " in d)
         con.execute(
-            ddl.replace("victim_age_band VARCHAR", "victim_age BIGINT").replace(
-                "victim_dob_token VARCHAR", "victim_dob_token VARCHAR, victim_birth_year_token VARCHAR"
+            ddl.replace(
+                "victim_age_band VARCHAR",
+                "victim_age BIGINT, victim_dob_token VARCHAR, victim_birth_year_token VARCHAR",
             )
         )
-        by = pseudonym(key, "birth_year", "1990")
+        by, dob = pseudonym(key, "birth_year", "1990"), pseudonym(key, "dob", "1990-01-02")
         con.execute(
-            "INSERT INTO domestic_abuse (incident_key, victim_key, victim_age, victim_birth_year_token, _agency) "
-            "VALUES ('i1', 'v1', 33, ?, 'police'), ('i2', 'v1', 17, ?, 'police')",
-            [by, by],
+            "INSERT INTO domestic_abuse (incident_key, victim_key, victim_age, victim_dob_token, "
+            "victim_birth_year_token, _agency) VALUES ('i1', 'v1', 33, ?, ?, 'police'), "
+            "('i2', 'v1', 17, ?, ?, 'police')",
+            [dob, by, dob, by],
         )
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     finally:
         con.close()
     con = workspace.connect()
     try:
-        assert get_meta(con, "schema_version") == "2"
+        assert get_meta(con, "schema_version") == SCHEMA_VERSION == "3"
         assert query(con, "SELECT victim_age_band AS b FROM domestic_abuse ORDER BY incident_key") == [
             {"b": "25-34"},
             {"b": "16-24"},
         ]
-        assert query(con, f"SELECT count(*) AS n, min(birth_year_token) AS t FROM {FEATURES_TABLE}")[0] == {
-            "n": 2,
-            "t": by,
+        # schema 1 -> 2 moved the birth year, 2 -> 3 the exact date: one row per record, with both
+        assert query(
+            con, f"SELECT count(*) AS n, min(birth_year_token) AS t, min(dob_token) AS d FROM {FEATURES_TABLE}"
+        )[0] == {"n": 2, "t": by, "d": dob}
+        assert not _identity_columns(con)
+    finally:
+        con.close()
+
+
+def _identity_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Columns of the event tables that hold anything derived from a name, date of birth or postcode."""
+    names = [
+        r["c"]
+        for r in query(
+            con,
+            "SELECT table_name || '.' || column_name AS c FROM duckdb_columns() WHERE table_name IN "
+            f"({', '.join(repr(c) for c in CONTRACTS)})",
+        )
+    ]
+    return [c for c in names if c.endswith(("_token", "_grams", "_phonetic"))]
+
+
+def test_a_schema_2_warehouse_moves_its_linkage_features(workspace: Workspace) -> None:
+    """Schema 2 kept exact tokens and linkage features in the event tables and three tokens apart: schema 3 merges
+    them into one identity_features row per record and drops them from the event table."""
+    key = workspace.key()
+    con = workspace.connect()
+    try:
+        con.execute(f"DROP TABLE {FEATURES_TABLE}")
+        con.execute(
+            f"CREATE TABLE {FEATURES_TABLE} (record_key VARCHAR, source VARCHAR, person VARCHAR, agency VARCHAR, "
+            "forename_initial_token VARCHAR, birth_year_token VARCHAR, postcode_district_token VARCHAR)"
+        )
+        con.execute("DROP TABLE domestic_abuse")
+        ddl = next(d for d in all_ddl() if "TABLE IF NOT EXISTS domestic_abuse " in d)
+        con.execute(
+            ddl.replace(
+                "victim_age_band VARCHAR",
+                "victim_age_band VARCHAR, victim_surname_token VARCHAR, victim_surname_grams VARCHAR[], "
+                "victim_dob_md_token VARCHAR, perpetrator_surname_phonetic VARCHAR",
+            )
+        )
+        con.execute(
+            "INSERT INTO domestic_abuse (incident_key, victim_key, victim_surname_token, victim_surname_grams, "
+            "victim_dob_md_token, perpetrator_surname_phonetic, _agency) VALUES "
+            "('i1', 'v1', 'sur1', ['g1', 'g2'], 'md1', 'ph1', 'police'), "
+            "('i2', 'v2', 'sur2', NULL, NULL, NULL, 'police'), ('i3', 'v3', NULL, NULL, NULL, NULL, 'police')"
+        )
+        da = CONTRACTS["domestic_abuse"]
+        victim = {
+            k: con.execute(
+                f"SELECT {record_key_sql(key, da, 'victim', chr(39) + 'police' + chr(39), repr(k))}"
+            ).fetchall()[0][0]
+            for k in ("i1", "i2")
         }
+        con.execute(
+            f"INSERT INTO {FEATURES_TABLE} VALUES (?, 'domestic_abuse', 'victim', 'police', 'fi1', 'by1', NULL)",
+            [victim["i1"]],
+        )
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    finally:
+        con.close()
+    con = workspace.connect()
+    try:
+        assert get_meta(con, "schema_version") == "3"
+        assert not _identity_columns(con)
+        rows = query(
+            con,
+            f"SELECT record_key, person, forename_initial_token AS fi, birth_year_token AS by, surname_token AS s, "
+            f"surname_grams AS g, dob_md_token AS md, surname_phonetic AS ph FROM {FEATURES_TABLE} "
+            "ORDER BY person DESC, s",
+        )
+        assert [{k: v for k, v in r.items() if k != "record_key"} for r in rows] == [
+            {"person": "victim", "fi": "fi1", "by": "by1", "s": "sur1", "g": ["g1", "g2"], "md": "md1", "ph": None},
+            {"person": "victim", "fi": None, "by": None, "s": "sur2", "g": None, "md": None, "ph": None},
+            {"person": "perpetrator", "fi": None, "by": None, "s": None, "g": None, "md": None, "ph": "ph1"},
+        ]
+        assert [r["record_key"] for r in rows[:2]] == [victim["i1"], victim["i2"]]
+        # The migrated table has the layout of a new one, so the loader's inserts fit it.
+        columns = [r["column_name"] for r in query(con, f"DESCRIBE {FEATURES_TABLE}")]
+        assert columns == ["record_key", "source", "person", "agency", *(c for c, _ in IDENTITY_COLUMNS)]
     finally:
         con.close()

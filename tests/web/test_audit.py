@@ -129,6 +129,9 @@ def test_cli_user_add_and_audit_verify(own_workspace: Workspace, monkeypatch: py
     import sqlite3
 
     con = sqlite3.connect(own_workspace.key_path.parent / "web.sqlite3")
+    # the printed one-time password must be replaced at first sign-in; a password given on stdin is the user's own
+    forced = dict(con.execute("SELECT email, must_change_password FROM users").fetchall())
+    assert forced == {"first@csp.example": 1, "owner@police.example": 0}
     con.execute("DROP TRIGGER audit_no_update")
     con.execute("UPDATE audit SET role = 'public' WHERE id = 1")
     con.commit()

@@ -58,14 +58,13 @@ from cspkit.ingest.readers import (
     xlsx_to_csv,
 )
 from cspkit.ingest.validate import REASONS, column_sql
-from cspkit.privacy.features import linkage_features_sql
-from cspkit.privacy.pseudonymise import identity_tokens_sql, pseudonym_sql, ref_namespace
+from cspkit.privacy.pseudonymise import pseudonym_sql, ref_namespace
 from cspkit.sources import HeaderMatch, detect_source, get_contract, match_header, require_complete
 from cspkit.sources.contracts import Contract
 from cspkit.sources.vocabularies import screening_checks, stored_value_sql
 from cspkit.sql import quote_ident, sql_str
 from cspkit.warehouse.features import features_insert_sql, features_purge_sql
-from cspkit.warehouse.schema import NOTES_DDL, key_column, person_prefix, stored_columns
+from cspkit.warehouse.schema import NOTES_DDL, key_column, stored_columns
 
 __all__ = ["LoadResult", "load_file"]
 
@@ -412,7 +411,6 @@ def _columns_struct(path: Path, delimiter: str) -> str:
 def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: str) -> list[tuple[str, str]]:
     """(stored column, SQL expression over ``_checked``) for the accepted rows."""
     exprs: list[tuple[str, str]] = []
-    persons: dict[str, dict[str, str]] = {}
     for col in contract.columns:
         present = col.name in match.mapping
         raw = quote_ident("raw__" + col.name)
@@ -426,23 +424,12 @@ def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: st
             ns = ref_namespace("all-agencies", col.name)
             exprs.append((key_column(col), pseudonym_sql(key, ns, raw) if present else "NULL"))
         elif col.kind in ("name", "dob", "postcode"):
-            persons.setdefault(person_prefix(col), {})[col.kind] = raw if present else "NULL::VARCHAR"
+            continue  # tokens and linkage features go to identity_features only (warehouse/features.py)
         else:
             exprs += stored_value_sql(contract.name, col.name, val if present else "NULL")
             if col.kind == "datetime":
                 has_time = f"({raw} IS NOT NULL AND regexp_matches({raw}, '\\d{{1,2}}:\\d{{2}}'))"
                 exprs.append((f"{col.name}_has_time", has_time if present else "NULL"))
-    for person, kinds in persons.items():
-        exprs += identity_tokens_sql(
-            key,
-            person,
-            name_sql=kinds.get("name"),
-            dob_sql=kinds.get("dob"),
-            postcode_sql=kinds.get("postcode"),
-        )
-        exprs += linkage_features_sql(
-            key, person, name_sql=kinds.get("name"), dob_sql=kinds.get("dob"), postcode_sql=kinds.get("postcode")
-        )
     return exprs
 
 
@@ -494,7 +481,7 @@ def _write(
                 raise InputFileError(
                     f"{result.display}: the file could not be read as CSV ({first}). Nothing was loaded."
                 ) from None
-        # Low-entropy tokens go apart from the events (warehouse/features.py); a second pass, person-level files only.
+        # Identity tokens and linkage features go apart from the events (warehouse/features.py); a second pass.
         features = plan.checked(quiet=True)
         for statement in features_insert_sql(
             contract, key, result.agency, set(match.mapping), stored, features, plan.accepted

@@ -18,10 +18,19 @@ from typing import Any
 import duckdb
 
 from cspkit.errors import InputFileError
+from cspkit.linkage.duplicates import asb_duplicates
 from cspkit.linkage.records import ROLES, records_sql
 from cspkit.privacy.pseudonymise import pseudonym, ref_namespace
 
-__all__ = ["Evaluation", "evaluate", "pairwise_scores", "read_truth"]
+__all__ = [
+    "AsbDuplicateScore",
+    "Evaluation",
+    "evaluate",
+    "evaluate_asb_duplicates",
+    "pairwise_scores",
+    "read_asb_copies",
+    "read_truth",
+]
 
 _HEADER = ("source", "record_ref", "role", "person_label")
 
@@ -162,3 +171,42 @@ def evaluate(
     result = pairwise_scores(labels)
     not_found = sum(1 for row_keys in variants if not any(k in matched for k in row_keys))
     return Evaluation(**{**asdict(result), "not_found": not_found})
+
+
+@dataclass(frozen=True)
+class AsbDuplicateScore:
+    """Partner ASB records that copy a police incident under another reference: planted, and found by linkage."""
+
+    planted: int
+    found: int
+    correct: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.found if self.found else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.planted if self.planted else 1.0
+
+
+def read_asb_copies(path: Path) -> dict[str, str]:
+    """The optional fifth column of TRUTH.csv, ``same_incident_as``: for an ASB record that copies another
+    agency's incident under its own reference, that incident's reference. Empty when the column is absent."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if "same_incident_as" not in (reader.fieldnames or []):
+            return {}
+        return {
+            row["record_ref"].strip(): row["same_incident_as"].strip()
+            for row in reader
+            if row.get("source", "").strip() == "asb_incidents" and (row.get("same_incident_as") or "").strip()
+        }
+
+
+def evaluate_asb_duplicates(con: duckdb.DuckDBPyConnection, key: bytes, copies: dict[str, str]) -> AsbDuplicateScore:
+    """Score the ASB duplicates linkage finds (linkage/duplicates.py, all dates) against the planted copies."""
+    namespace = ref_namespace("all-agencies", "incident_ref")
+    planted = {pseudonym(key, namespace, ref) for ref in copies}
+    found = {incident for _, incident in asb_duplicates(con).linked}
+    return AsbDuplicateScore(len(planted), len(found), len(found & planted))

@@ -3,7 +3,9 @@
 A person record is one role in one row of a partner table (the victim of an ASB incident, the perpetrator of a
 DA incident, an offender's cohort membership). Only keyed values are read: the exact tokens and the linkage
 features the gate derived (:mod:`cspkit.privacy.features`), the record's own case reference (a pseudonym) and
-the agency's reference of the person (a pseudonym, only comparable within one agency and column).
+the agency's reference of the person (a pseudonym, only comparable within one agency and column). The tokens and
+features are not in the event tables: they live in ``identity_features`` (warehouse/features.py), joined here
+through the keyed record key, which only the key holder can compute.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ ROLES: tuple[Role, ...] = (
     Role("offenders", "offender", "offender", "offender_key", "offender_ref", "entry_date", ("cohort", "entry_date")),
 )
 
-#: record column -> token column suffix in the warehouse (``{prefix}_{suffix}``).
+#: record column -> its column in identity_features (the gate's ``{prefix}_{column}`` without the role prefix).
 FEATURE_COLUMNS: dict[str, str] = {
     "forename": "forename_token",  # as written (no nickname table): the exact-match baseline uses it
     "forename_std": "forename_std_token",
@@ -87,49 +89,46 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _kept_apart(key: bytes, role: Role, have: set[str], tables: set[str]) -> tuple[str, dict[str, str]]:
-    """A join to the low-entropy tokens kept apart in identity_features, and the columns it gives.
+def _identity_join(key: bytes, role: Role, have: set[str]) -> str | None:
+    """A join of a role's event rows to their tokens and features in identity_features (None when it cannot).
 
-    Those tokens (postcode district, birth year, forename initial) are not in the event tables; their rows hang on
-    a keyed record key that only the key holder can compute (warehouse/features.py), so linkage, which holds the
-    key, joins them here. One row per record key: a person's rows could in principle carry different tokens.
+    The rows hang on a keyed record key that only the key holder can compute (warehouse/features.py); linkage
+    holds the key. One row per record key, the same one every run: a person's rows could in principle carry
+    different values (an offender's cohort rows share a reference), and mixing columns of two rows would make a
+    record nobody wrote.
     """
     contract = CONTRACTS[role.source]
     anchor = anchor_column(contract, role.prefix)
-    if FEATURES_TABLE not in tables or anchor is None or key_column(anchor) not in have:
-        return "", {}
+    if anchor is None or key_column(anchor) not in have:
+        return None
     record = record_key_sql(key, contract, role.prefix, "_agency", quote_ident(key_column(anchor)))
-    tokens = ", ".join(f"min({t}) AS {t}" for t in FEATURE_TOKENS)
-    join = (
-        f" LEFT JOIN (SELECT record_key AS _feature_key, {tokens} FROM {FEATURES_TABLE} "
-        f"WHERE source = '{role.source}' AND person = '{role.prefix}' GROUP BY record_key) AS _kept "
+    every = ", ".join(FEATURE_TOKENS)
+    return (
+        f" JOIN (SELECT DISTINCT ON (record_key) record_key AS _feature_key, {every} FROM {FEATURES_TABLE} "
+        f"WHERE source = '{role.source}' AND person = '{role.prefix}' ORDER BY record_key, {every}) AS _kept "
         f"ON _kept._feature_key = {record}"
     )
-    return join, {f"{role.prefix}_{t}": f"_kept.{t}" for t in FEATURE_TOKENS}
 
 
 def records_sql(con: duckdb.DuckDBPyConnection, key: bytes) -> str:
-    """SQL of all person records in the warehouse (sources or roles without identity columns are skipped)."""
+    """SQL of all person records in the warehouse (sources or roles without identity features are skipped)."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if FEATURES_TABLE not in tables:
+        return ""
+    features = ", ".join(f"_kept.{column} AS {name}" for name, column in FEATURE_COLUMNS.items())
     selects: list[str] = []
     for role in ROLES:
         have = _columns(con, role.source)
-        token = {name: f"{role.prefix}_{suffix}" for name, suffix in FEATURE_COLUMNS.items()}
-        if not {role.record_key, token["surname"], token["forename_grams"]} <= have:
+        join = _identity_join(key, role, have)
+        if role.record_key not in have or join is None:
             continue
         ref = role.ref_key if role.ref_key in have else "NULL"
-        join, kept = _kept_apart(key, role, have, tables)
-        # A column neither in the event table nor kept apart is NULL: its levels never fire, and the other
-        # comparisons carry the match.
-        features = ", ".join(
-            f"{column if column in have else kept.get(column, 'NULL')} AS {name}" for name, column in token.items()
-        )
         selects.append(
             f"SELECT {unique_id_sql(role)} AS unique_id, '{role.source}' AS source, '{role.role}' AS role, "
             f"_agency AS agency, {role.record_key} AS record_key, {ref} AS ref_key, "
             f"_agency || '|{role.ref_column}' AS ref_scope, CAST({role.date_column} AS DATE) AS event_date, "
             f"{features} FROM {role.source}{join} "
-            f"WHERE coalesce({token['surname']}, {token['dob']}, {token['postcode']}) IS NOT NULL"
+            "WHERE coalesce(_kept.surname_token, _kept.dob_token, _kept.postcode_token) IS NOT NULL"
         )
     if not selects:
         return ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from cspkit.linkage.evaluate import Evaluation
+from cspkit.linkage.duplicates import ASB_DUPLICATE_DAYS
+from cspkit.linkage.evaluate import AsbDuplicateScore, Evaluation
 from cspkit.linkage.run import LinkSummary
 
 __all__ = ["print_evaluation", "print_summary"]
@@ -72,3 +73,12 @@ def print_evaluation(console: Console, result: Evaluation) -> None:
         console.print(
             f"[yellow]{result.not_found:,} sample rows matched no linked record[/] (not loaded, or no identity)."
         )
+
+
+def print_asb_duplicates(console: Console, score: AsbDuplicateScore) -> None:
+    """How many of the planted partner copies of police ASB incidents linkage found, and how many it found wrongly."""
+    console.print(
+        f"ASB incidents copied by a partner under its own reference: {score.planted:,} in the sample; linkage found "
+        f"{score.found:,}, {score.correct:,} of them right (precision {score.precision:.3f}, recall "
+        f"{score.recall:.3f}; same victim, LSOA and within {ASB_DUPLICATE_DAYS} days)."
+    )

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from cspkit.errors import CspkitError
+from cspkit.linkage.context import merge_perpetrators_of_victims
 from cspkit.linkage.engine import LinkResult, run_splink
 from cspkit.linkage.model import DEFAULT_THRESHOLD
 from cspkit.linkage.records import records_sql
@@ -172,7 +173,10 @@ def link_people(
     if reason is None:
         previous = dict(con.execute("SELECT unique_id, person_id FROM link_people").fetchall())
     next_id = int(_meta(con, "link_next_person_id") or "1") if reason is None else 1
-    ids, next_id, kept = _assign_ids(records, result.clusters, previous, next_id)
+    # One victim's perpetrators with one name and nothing telling them apart are one person (linkage/context.py).
+    clusters, merges = merge_perpetrators_of_victims(records, result.clusters)
+    result.diagnostics["perpetrator_clusters_merged_within_victims"] = merges
+    ids, next_id, kept = _assign_ids(records, clusters, previous, next_id)
     linkage_id = int(_meta(con, "link_linkage_id") or "0") + (1 if reason is not None else 0)
 
     people_table = pa.table(

@@ -19,6 +19,8 @@ them can only be 1 and 5, because the markers tell the reader that one is from 1
 So the pattern is then **audited as an attacker would attack it**: for every hidden cell, the smallest and
 largest values consistent with every row and column total and with what the markers say are found by linear
 programming; a cell whose range is one value is exposed, and another cell of its line is hidden, until none is.
+When every cell of a line is hidden and its known total still pins them (a total of 1), nothing in the table can
+help: such a total is small itself, and is hidden wherever it is printed.
 """
 
 from __future__ import annotations
@@ -170,6 +172,8 @@ def suppress_table(
     total_col: Hashable | None = None,
     suppress_zero: bool = False,
     hidden: pd.DataFrame | np.ndarray | None = None,
+    audit: bool = True,
+    rows_add_up: bool = True,
 ) -> SuppressedTable:
     """Hide small counts in a table, and enough others that they cannot be recovered from totals.
 
@@ -183,6 +187,10 @@ def suppress_table(
         suppress_zero: hide zeros too (where even "none" would disclose something).
         hidden: cells already hidden for a reason outside this table (True = hidden), such as a figure
             suppressed in a linked table; they are shown as ``"*"`` and protected like the others.
+        audit: attack the pattern (``exposed_cells``) and hide more until no hidden cell is pinned; off only to
+            show what the row-and-column rule alone lets through.
+        rows_add_up: whether a reader knows each row's total (see ``exposed_cells``); the columns' are always
+            taken as known.
 
     Raises:
         ValueError: the table holds anything but counts, the threshold is below 1, or a total label is absent.
@@ -203,7 +211,8 @@ def suppress_table(
         suppressed |= np.asarray(hidden, dtype=bool)
     if secondary and counts.size:
         _add_secondary(counts, suppressed, is_total)
-        _close_exposures(counts, suppressed, primary, is_total, threshold, row_position, col_position)
+        if audit:
+            _close_exposures(counts, suppressed, primary, is_total, threshold, row_position, col_position, rows_add_up)
 
     marker = primary_marker(threshold)
     display = np.where(primary, marker, np.where(suppressed, SECONDARY_MARKER, counts.astype(str)))
@@ -236,6 +245,7 @@ def exposed_cells(
     row_total: int | None = None,
     col_total: int | None = None,
     suppress_zero: bool = False,
+    rows_add_up: bool = True,
 ) -> list[tuple[int, int]]:
     """Hidden cells whose value a reader can work out exactly from the published cells and the line totals.
 
@@ -252,6 +262,8 @@ def exposed_cells(
         row_total: position of the total row, if the table has one.
         col_total: position of the total column, if the table has one.
         suppress_zero: zeros are hidden as ``"<5"`` too.
+        rows_add_up: whether each row has a total a reader knows (False for a row of different measures, such as
+            this year and last year, that nobody adds).
 
     Returns:
         The exposed cells as (row, column) positions.
@@ -268,7 +280,7 @@ def exposed_cells(
     n_rows, n_cols = counts.shape
     lines: list[list[tuple[int, int]]] = []
     totals: list[tuple[int, int] | None] = []
-    if n_cols >= 2:  # a line of one cell is its own total
+    if n_cols >= 2 and (rows_add_up or col_total is not None):  # a line of one cell is its own total
         lines += [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
         totals += [(r, col_total) if col_total is not None else None for r in range(n_rows)]
     if n_rows >= 2:
@@ -333,12 +345,13 @@ def _close_exposures(
     threshold: int,
     row_total: int | None,
     col_total: int | None,
+    rows_add_up: bool = True,
 ) -> None:
     """Hide more cells, in place, until the attack of ``exposed_cells`` pins none (and no line is left with one
     hidden cell by the cells added)."""
     while True:
         _add_secondary(counts, suppressed, is_total)
-        exposed = exposed_cells(counts, suppressed, primary, threshold, row_total, col_total)
+        exposed = exposed_cells(counts, suppressed, primary, threshold, row_total, col_total, rows_add_up=rows_add_up)
         if not exposed:
             return
         added = False

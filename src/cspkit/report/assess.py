@@ -107,8 +107,13 @@ def assess(
     formats: list[str] | None = None,
     out_dir: Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    findings: FindingSet | None = None,
 ) -> AssessResult:
     """Build and write the Partnership Strategic Assessment.
+
+    Args:
+        findings: The findings already computed for this workspace state, ``period`` and ``compare`` (the web
+            app's cached set), so they are not computed a second time; computed here when not given.
 
     Raises:
         ConfigError: Unknown edition or format.
@@ -125,8 +130,11 @@ def assess(
     t = time.perf_counter()
     con = ws.connect(read_only=True)
     try:
-        step("Computing findings")
-        fs = compute_findings(con, config, period=period, compare=compare, builders=TOPIC_BUILDERS)
+        if findings is None:
+            step("Computing findings")
+            fs = compute_findings(con, config, period=period, compare=compare, builders=TOPIC_BUILDERS)
+        else:
+            fs = findings
         timings["findings"] = time.perf_counter() - t
         t = time.perf_counter()
         step("Scoring priorities")

@@ -363,7 +363,11 @@ class Builder:
         return self.protect(table, findings)
 
     def protect(
-        self, table: Table, row_findings: list[Finding] | None = None, known_total: float | None = None
+        self,
+        table: Table,
+        row_findings: list[Finding] | None = None,
+        known_total: float | None = None,
+        counts: list[str] | None = None,
     ) -> Table:
         """Public edition: suppress counts 1..threshold-1 with secondary suppression; blank derived cells.
 
@@ -373,6 +377,8 @@ class Builder:
                 ledger withholds is hidden here too, whatever its own counts.
             known_total: the total of a one-count-column table when it is printed elsewhere (a sentence): the
                 table is then protected as if that total were its last row.
+            counts: the columns that are counts of events or people (default: every whole-number column); naming
+                them also says that a row's counts are not added up (crimes and ASB incidents of a decile).
         """
         if not self.inp.public:
             return table
@@ -381,7 +387,7 @@ class Builder:
 
         from cspkit.privacy.disclosure import suppress_table
 
-        int_cols = [c.key for c in table.columns if c.kind == "int"]
+        int_cols = counts if counts is not None else [c.key for c in table.columns if c.kind == "int"]
         if not int_cols or not table.rows:
             return table
 
@@ -397,10 +403,17 @@ class Builder:
             total_row = len(frame)
             frame.loc[total_row] = [count(known_total)]
             forced = np.vstack([forced, np.zeros((1, 1), dtype=bool)])
+        # rows of findings hold different measures (this year, last year): nobody knows their sum
         result = suppress_table(
-            frame, threshold=self.inp.suppress_below, secondary=True, total_row=total_row, hidden=forced
+            frame,
+            threshold=self.inp.suppress_below,
+            secondary=True,
+            total_row=total_row,
+            hidden=forced,
+            rows_add_up=row_findings is None and counts is None,
         )
         derived = [c.key for c in table.columns if c.kind in ("float", "percent", "rate")] + ["ratio"]
+        rate_cols = [c.key for c in table.columns if c.kind == "rate"]
         rows = []
         for i, row in enumerate(table.rows):
             new = dict(row)
@@ -413,6 +426,9 @@ class Builder:
                 for k in derived:
                     if k in new:
                         new[k] = "–"
+            for k in rate_cols:  # as printed (0.00): no more digits in the Excel cell than on the page
+                if isinstance(new.get(k), float):
+                    new[k] = round(new[k], 2)
                 for k in ("verdict", "signal"):  # a verdict or p-value with the other count could give it away
                     if isinstance(new.get(k), str):
                         new[k] = "–"
@@ -573,9 +589,16 @@ class Builder:
             and f.change.direction == "up"
             and f.good_direction == "down"
         ]
-        # every ward the ledger withholds is hatched, not only the small ones: a coloured protected ward and the
-        # legend's class limits would give its rate, and the rate times its population the count
-        suppressed = [f.area for f in findings if self.withheld(f)]
+        # every ward the ward table does not print is hatched, not only the small ones: a coloured protected ward
+        # and the legend's class limits would give its rate, and the rate times its population the count
+        suppressed: list[str] = []
+        if self.inp.public:
+            printed = self.ward_table(prefix, suffix, "", "")
+            suppressed = [
+                str(r["code"])
+                for r in (printed.rows if printed is not None else [])
+                if not isinstance(r.get("value"), int | float)
+            ]
         label = "Per 1,000 residents, by ward"
         kwargs: dict[str, Any] = {
             "hotspots": rising,

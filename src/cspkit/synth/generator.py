@@ -30,7 +30,7 @@ from cspkit.synth import messy as messy_mode
 from cspkit.synth import substance
 from cspkit.synth import truth as ground_truth
 from cspkit.synth.area import Area, Lsoa, load_area
-from cspkit.synth.identities import LINKAGE_TRUTH_COLUMNS, render_identities
+from cspkit.synth.identities import LINKAGE_TRUTH_COLUMNS, add_re_referenced_asb_copies, render_identities
 from cspkit.synth.names import (
     ASB_OUTCOMES,
     ASB_TYPES,
@@ -881,6 +881,9 @@ def generate(
         for row in tables[name]:
             for column in COLUMNS[name]:
                 row.setdefault(column, "")
+    # Council copies of police incidents under the council's own reference (found only by linkage), on a stream
+    # of their own and after every other file is drawn.
+    copies = add_re_referenced_asb_copies(police_rows, council_rows, people, np.random.default_rng([seed, 13]), gen.end)
     police_person = {ref: pid for pid, ref in people.refs["police"].items()}
     linkage_rows, linkage_summary = render_identities(
         tables,
@@ -889,6 +892,7 @@ def generate(
         {police_person[r["victim_ref"]] for r in da_rows},
         np.random.default_rng([seed, 12]),
         (gen.start, gen.end),
+        copies,
     )
 
     wards = area.wards()
@@ -962,7 +966,18 @@ def generate(
         "linkage": {
             "truth_file": "linkage_truth.csv",
             "definition": "One row per person record: source, record_ref (incident_ref, referral_ref or "
-            "offender_ref as in the partner file), role (victim, perpetrator, offender), person_label (true person).",
+            "offender_ref as in the partner file), role (victim, perpetrator, offender), person_label (true person), "
+            "same_incident_as (for a council ASB record that copies a police incident under the council's own "
+            "reference: the police incident_ref).",
+            "asb_re_referenced_copies": len(copies),
+            "asb_re_referenced_copies_by_period": {
+                p.name: sum(
+                    1
+                    for r in council_rows
+                    if r["incident_ref"] in copies and date.fromisoformat(r["reported_at"][:10]) in p
+                )
+                for p in periods
+            },
             **linkage_summary,
         },
         "messy": None,

@@ -8,30 +8,42 @@ truth stays as it was. Noise, at rates chosen to be realistic rather than easy:
 - per agency (one nominal record per person): name layout (``Forename SURNAME``, ``SURNAME, Forename``, lower
   case), accents dropped, a nickname (Bob for Robert), a married or maiden surname, a typo that sticks;
 - per record: a fresh typo in either name, the day and month of the date of birth swapped, a mistyped date, a
-  missing date of birth or postcode, a mistyped postcode, and the postcode after a house move;
+  missing date of birth or postcode, a mistyped postcode, and the postcode after a house move (within the
+  district, or for 40% of movers to another district of the area);
 - between people: twins (same surname, date of birth and postcode), household members (same surname and
   postcode), DA perpetrators living with the victim and sharing her surname, and common names given to several
   people.
 
 ``linkage_truth.csv`` lists ``source,record_ref,role,person_label`` for every person record: the input of
-``cspkit link evaluate``.
+``cspkit link evaluate``; a fifth column, ``same_incident_as``, gives for a council ASB record that copies a police
+incident under the council's own reference (:func:`add_re_referenced_asb_copies`) the police ``incident_ref``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from cspkit.synth.names import NICKNAMES, SURNAMES
+from cspkit.synth.names import ASB_OUTCOMES, NICKNAMES, SURNAMES
 from cspkit.synth.people import People, Person, ascii_fold
 
-__all__ = ["LINKAGE_TRUTH_COLUMNS", "PersonRecord", "keying_typo", "render_identities"]
+__all__ = [
+    "LINKAGE_TRUTH_COLUMNS",
+    "RE_REFERENCED_ASB_SHARE",
+    "PersonRecord",
+    "add_re_referenced_asb_copies",
+    "keying_typo",
+    "render_identities",
+]
 
-LINKAGE_TRUTH_COLUMNS = ("source", "record_ref", "role", "person_label")
+LINKAGE_TRUTH_COLUMNS = ("source", "record_ref", "role", "person_label", "same_incident_as")
+#: Council ASB records that are a police incident recorded again under the council's own reference, as a share of
+#: the council's other records (on top of the copies that keep the police reference, generator.py).
+RE_REFERENCED_ASB_SHARE = 0.05
 
 _POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
@@ -52,6 +64,7 @@ _HOUSEHOLD_SHARE = 0.03
 _COMMON_NAME_SHARE = 0.02
 _MARRIED_SHARE = 0.15  # of women with records at 2+ agencies or 2+ records
 _MOVER_SHARE = 0.15
+_FAR_MOVER_SHARE = 0.4  # of movers, to another postcode district (the rest move within their district)
 _COMMON_NAMES = {"F": (("Sarah", "Smith"), ("Emma", "Jones")), "M": (("Mohammed", "Khan"), ("Jack", "Smith"))}
 
 
@@ -81,6 +94,58 @@ class _Profile:
     new_postcode: str | None = None
 
 
+def add_re_referenced_asb_copies(
+    police: list[dict[str, str]],
+    council: list[dict[str, str]],
+    people: People,
+    rng: np.random.Generator,
+    end: date,
+) -> dict[str, str]:
+    """Council records of police ASB incidents with a victim, under a new council reference (``council`` in place).
+
+    The same person reports the same incident to the council within a few days: same place, category and victim,
+    the council's own reference for the incident and the victim. Only linkage can find these (no shared reference).
+    Draws come from ``rng`` only (the generator's other truths are unchanged), except the council's reference of
+    a victim new to the council, which People creates (after every other file is drawn).
+
+    Returns:
+        council incident_ref -> the police incident_ref it copies.
+    """
+    shared = {r["incident_ref"] for r in council} & {r["incident_ref"] for r in police}
+    eligible = [
+        i
+        for i, r in enumerate(police)
+        if r["victim_ref"] and r["category"] != "environmental" and r["incident_ref"] not in shared
+    ]
+    count = min(round(len(council) * RE_REFERENCED_ASB_SHARE), len(eligible))
+    chosen = sorted(int(i) for i in rng.choice(eligible, size=count, replace=False)) if count else []
+    police_person = {ref: pid for pid, ref in people.refs["police"].items()}
+    serial = max((int(r["incident_ref"][5:]) for r in council if r["incident_ref"].startswith("CASB-")), default=0)
+    last = datetime(end.year, end.month, end.day, 23, 59)
+    copies: dict[str, str] = {}
+    for i in chosen:
+        source = police[i]
+        when = datetime.strptime(source["reported_at"], "%Y-%m-%d %H:%M")
+        when = min(when + timedelta(days=int(rng.integers(0, 4)), minutes=int(rng.integers(30, 600))), last)
+        serial += 1
+        ref = f"CASB-{serial:05d}"
+        victim = people.by_id(police_person[source["victim_ref"]])
+        victim_ref = people.ref("council", victim, when.date())
+        council.append(
+            dict(
+                source,
+                incident_ref=ref,
+                reported_at=when.strftime("%Y-%m-%d %H:%M"),
+                agency="council",
+                outcome=ASB_OUTCOMES[int(rng.integers(len(ASB_OUTCOMES)))],
+                victim_ref=victim_ref,
+            )
+        )
+        copies[ref] = source["incident_ref"]
+    council.sort(key=lambda r: (r["reported_at"], r["incident_ref"]))
+    return copies
+
+
 def render_identities(
     tables: dict[str, list[dict[str, str]]],
     people: People,
@@ -88,6 +153,7 @@ def render_identities(
     protected: set[str],
     rng: np.random.Generator,
     window: tuple[date, date],
+    copies: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """Fill the identity columns of every person record in ``tables`` (in place).
 
@@ -98,6 +164,7 @@ def render_identities(
         protected: person ids whose date of birth other columns depend on (DA victims' ages): never altered.
         rng: this pass's own random stream.
         window: first and last day of the data.
+        copies: council ASB incident_ref -> the police incident_ref it copies under a new reference.
 
     Returns:
         The linkage truth rows and a summary of the planted cases for truth.json.
@@ -121,7 +188,11 @@ def render_identities(
         row = tables[record.file][record.row]
         row[f"{record.role}_name"], row[f"{record.role}_dob"], row[f"{record.role}_postcode"] = name, dob, postcode
         truth.add((record.source, record.record_ref, record.role, pid))
-    rows = [dict(zip(LINKAGE_TRUTH_COLUMNS, t, strict=True)) for t in sorted(truth)]
+    copies = copies or {}
+    rows = [
+        dict(zip(LINKAGE_TRUTH_COLUMNS, (*t, copies.get(t[1], "") if t[0] == "asb_incidents" else ""), strict=True))
+        for t in sorted(truth)
+    ]
     counts["person_records"] = len(records)
     counts["people"] = len({r["person_label"] for r in rows})
     return rows, counts
@@ -216,14 +287,19 @@ def _plant_relations(
         records_of[pid] += 1
         agencies_of[pid].add(r.agency)
     span = (window[1] - window[0]).days
+    districts = sorted({p.postcode.split()[0] for p in profiles.values()})
     for pid in involved:
         profile = profiles[pid]
-        u = rng.random(3)
+        u = rng.random(4)
         if profile.sex == "F" and (records_of[pid] > 1 or len(agencies_of[pid]) > 1) and u[0] < _MARRIED_SHARE:
             profile = replace(profile, other_surname=SURNAMES[int(rng.integers(len(SURNAMES)))])
             counts["married_surnames"] += 1
         if u[1] < _MOVER_SHARE:
             district = profile.postcode.split()[0]
+            if u[3] < _FAR_MOVER_SHARE:  # to another part of the area: the postcode then agrees on nothing
+                others = [d for d in districts if d != district] or [district]
+                district = others[int(rng.integers(len(others)))]
+                counts["movers_to_another_district"] += 1
             inward = "".join(
                 [str(1 + int(rng.integers(9))), *(_POSTCODE_LETTERS[int(rng.integers(20))] for _ in range(2))]
             )

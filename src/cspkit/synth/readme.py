@@ -126,7 +126,10 @@ def render_readme(truth: dict[str, Any]) -> str:
         f"{iom['entrants']['previous']['offences_12m_before_entry']} offences in the 12 months before entry, "
         f"{iom['entrants']['previous']['offences_12m_after_entry']} in the 12 months after.",
         f"5. **Shared ASB references**: {asb['shared_incident_refs']} council records reuse the police incident_ref "
-        "of the same incident; combined counts must count them once.",
+        "of the same incident; combined counts must count them once. "
+        f"{truth['linkage'].get('asb_re_referenced_copies', 0)} more council records copy a police incident under "
+        "the council's own reference (same victim and LSOA, within a few days): only linkage finds them "
+        "(`linkage_truth.csv` column `same_incident_as`).",
         "",
         "## Calibration",
         "",

@@ -25,12 +25,12 @@ from cspkit.findings.builders import level_finding
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import FindingContext
 from cspkit.findings.model import Finding
+from cspkit.linkage.duplicates import ASB_DUPLICATE_DAYS, asb_duplicates
 from cspkit.linkage.run import agency_label
 
 __all__ = ["ASB_DUPLICATE_DAYS", "REPEAT_INCIDENTS", "build"]
 
 REPEAT_INCIDENTS = 3  # incidents within 365 days, as the ASB and DA repeat definitions
-ASB_DUPLICATE_DAYS = 3
 _SOURCE = "person linkage across partner sources (cspkit link: link_people)"
 
 
@@ -197,7 +197,10 @@ def _several_perpetrators(ctx: FindingContext, rows: list[tuple[Any, ...]], prov
         value=float(several),
         unit="people",
         definition="Victims in police domestic abuse incidents or MARAC referrals in the period whose records name "
-        "two or more different perpetrators (people, by linkage, not references).",
+        "two or more different perpetrators (people, by linkage, not references). The perpetrators named for one "
+        "victim count as one person when an agency holds them under one reference, or when two of surname, "
+        "forename, date of birth and postcode agree (a name among them) and no date of birth or reference tells "
+        "them apart: perpetrators are often recorded without a date of birth or postcode.",
         sentence=f"{several:,} of {len(perpetrators_of):,} domestic abuse victims with a recorded perpetrator in "
         f"{ctx.period_label} were victims of more than one perpetrator.",
         sources=[_SOURCE],
@@ -269,32 +272,13 @@ def _marac_predicted(
 def _asb_combined(
     con: duckdb.DuckDBPyConnection, ctx: FindingContext, start: date, end: date, provenance: dict[str, Any]
 ) -> Finding:
-    rows = con.execute(
-        "SELECT a._agency, a.incident_key, CAST(a.reported_at AS DATE), a.lsoa_code, p.person_id "
-        "FROM asb_incidents a LEFT JOIN link_people p ON p.source = 'asb_incidents' AND p.role = 'victim' "
-        "AND p.agency = a._agency AND p.record_key = a.incident_key "
-        "WHERE CAST(a.reported_at AS DATE) BETWEEN ? AND ?",
-        [start, end],
-    ).fetchall()
-    police = [r for r in rows if r[0] == "police"]
-    partners = [r for r in rows if r[0] != "police"]
-    police_refs = {r[1] for r in police}
-    shared = sum(1 for r in partners if r[1] in police_refs)
-    by_person: dict[tuple[int, str], list[date]] = defaultdict(list)
-    for _, _, day, lsoa, person in police:
-        if person is not None:
-            by_person[(person, lsoa)].append(day)
-    linked = sum(
-        1
-        for _, ref, day, lsoa, person in partners
-        if ref not in police_refs
-        and person is not None
-        and any(abs((day - d).days) <= ASB_DUPLICATE_DAYS for d in by_person.get((person, lsoa), []))
-    )
-    combined = len(police) + len(partners) - shared - linked
+    found = asb_duplicates(con, start, end)
+    police, partners, shared, linked, combined = (
+        found.police, found.partners, found.shared, len(found.linked), found.combined
+    )  # fmt: skip
     reconciliation = [
-        {"line": "police ASB incidents (partner file)", "incidents": len(police)},
-        {"line": "council and other partner ASB incidents", "incidents": len(partners)},
+        {"line": "police ASB incidents (partner file)", "incidents": police},
+        {"line": "council and other partner ASB incidents", "incidents": partners},
         {"line": "less: the same incident under one shared reference", "incidents": -shared},
         {"line": f"less: the same person, LSOA and within {ASB_DUPLICATE_DAYS} days (linkage)", "incidents": -linked},
         {"line": "combined ASB incidents, each counted once", "incidents": combined},
@@ -310,12 +294,12 @@ def _asb_combined(
         f"when both carry the same incident reference, or when linkage finds the same victim, in the same LSOA, "
         f"within {ASB_DUPLICATE_DAYS} days. Incidents without a victim are never matched. The police open-data "
         "ASB count (asb.count, data.police.uk) is a different recording and is shown beside it, not reconciled.",
-        sentence=f"In {ctx.period_label} police recorded {len(police):,} ASB incidents and partners {len(partners):,}; "
+        sentence=f"In {ctx.period_label} police recorded {police:,} ASB incidents and partners {partners:,}; "
         f"{shared + linked:,} partner incidents were the same as a police one ({shared:,} by shared reference, "
         f"{linked:,} found by linkage), so the combined count is {combined:,}.",
         sources=[_SOURCE, "ASB incidents (asb_incidents)"],
         numerator=float(shared + linked),
-        denominator=float(len(partners)),
+        denominator=float(partners),
         good_direction="down",
         small_number=_small(ctx, linked),
         extra={

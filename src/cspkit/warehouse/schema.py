@@ -1,17 +1,15 @@
 """The warehouse schema, derived from the data contracts.
 
 Each source has one table named after it. Personal columns never appear: a ``*_ref`` column becomes a keyed
-pseudonym ``<base>_key`` (``victim_ref`` -> ``victim_key``), and direct identifiers become per-field tokens
-(``victim_name`` -> ``victim_surname_token``, ``victim_forename_token``; ``victim_dob`` ->
-``victim_dob_token``; ``victim_postcode`` -> ``victim_postcode_token``); the low-entropy forename-initial,
-birth-year and postcode-district tokens are kept apart in ``identity_features`` (warehouse/features.py), and
-``victim_age`` is stored as ``victim_age_band``. Every table also has ``_file_id`` (the ingest log entry the row
-came from), ``_agency`` and ``_month`` (``YYYY-MM`` of the row, for coverage, replacement and Parquet partitioning).
+pseudonym ``<base>_key`` (``victim_ref`` -> ``victim_key``), and direct identifiers (names, dates of birth,
+postcodes) leave no column at all: their keyed tokens and linkage features are kept apart in ``identity_features``
+(warehouse/features.py), joined only through a keyed record key. ``victim_age`` is stored as ``victim_age_band``.
+Every table also has ``_file_id`` (the ingest log entry the row came from), ``_agency`` and ``_month``
+(``YYYY-MM`` of the row, for coverage, replacement and Parquet partitioning).
 """
 
 from __future__ import annotations
 
-from cspkit.privacy.features import feature_columns
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
 from cspkit.sources.vocabularies import BANDED, stored_name
 
@@ -21,12 +19,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "stored_columns",
     "table_ddl",
-    "token_fields",
 ]
 
 #: 2: victim_age stored as a band; forename-initial, birth-year and postcode-district tokens moved to
-#: identity_features.
-SCHEMA_VERSION = "2"
+#: identity_features. 3: every other identity token and linkage feature moved there too (the event tables hold
+#: only keyed pseudonyms of references).
+SCHEMA_VERSION = "3"
 
 _SQL_TYPES = {
     "text": "VARCHAR",
@@ -45,24 +43,13 @@ _SQL_TYPES = {
     "list": "VARCHAR[]",
 }
 
-#: Token fields stored in the analytic tables for each kind of direct identifier. The low-entropy tokens
-#: (forename initial, birth year, postcode district) live apart, in ``identity_features`` (see warehouse/features.py).
-_TOKENS = {
-    "name": ("surname", "forename"),
-    "dob": ("dob",),
-    "postcode": ("postcode",),
-}
+#: Kinds of direct identifier: stored only as tokens and features in identity_features, never in an event table.
+_IDENTIFIERS = ("name", "dob", "postcode")
 
 
 def person_prefix(column: Column) -> str:
     """``victim_name`` -> ``victim``; ``offender_dob`` -> ``offender``."""
     return column.name.rsplit("_", 1)[0]
-
-
-def token_fields(column: Column) -> list[tuple[str, str]]:
-    """(token kind, stored column name) pairs for a direct identifier column."""
-    prefix = person_prefix(column)
-    return [(t, f"{prefix}_{t}_token") for t in _TOKENS[column.kind]]
 
 
 def key_column(column: Column) -> str:
@@ -77,9 +64,8 @@ def stored_columns(contract: Contract) -> list[tuple[str, str]]:
     for col in contract.columns:
         if col.kind in ("ref", "case_ref"):
             out.append((key_column(col), "VARCHAR"))
-        elif col.kind in _TOKENS:
-            out.extend((name, "VARCHAR") for _, name in token_fields(col))
-            out.extend(feature_columns(person_prefix(col), col.kind))  # keyed linkage features (privacy/features.py)
+        elif col.kind in _IDENTIFIERS:
+            continue  # kept apart, in identity_features (warehouse/features.py)
         elif (contract.name, col.name) in BANDED:
             out.append((stored_name(contract.name, col.name), "VARCHAR"))
         else:
@@ -148,15 +134,4 @@ def all_ddl() -> list[str]:
     """Every statement that creates the warehouse schema (idempotent)."""
     from cspkit.warehouse.features import FEATURES_DDL  # features builds on this module
 
-    return [*META_DDL, FEATURES_DDL, *(table_ddl(c) for c in CONTRACTS.values()), *_feature_migrations()]
-
-
-def _feature_migrations() -> list[str]:
-    """Linkage feature columns added to warehouses made before they existed (their old rows stay NULL)."""
-    return [
-        f"ALTER TABLE {contract.name} ADD COLUMN IF NOT EXISTS {name} {sql_type}"
-        for contract in CONTRACTS.values()
-        for col in contract.columns
-        if col.kind in _TOKENS
-        for name, sql_type in feature_columns(person_prefix(col), col.kind)
-    ]
+    return [*META_DDL, FEATURES_DDL, *(table_ddl(c) for c in CONTRACTS.values())]

@@ -175,11 +175,14 @@ def connect(path: Path, key: bytes | None = None, *, read_only: bool = False) ->
     if not read_only:
         _private(path)
         _create_schema(con)
-        if get_meta(con, "schema_version") == "1":
-            from cspkit.warehouse.features import migrate_to_features
+        version = get_meta(con, "schema_version")
+        if version in ("1", "2"):
+            from cspkit.warehouse.features import migrate_identity_features, migrate_to_features
 
             con.execute("BEGIN TRANSACTION")
-            migrate_to_features(con, key)
+            if version == "1":
+                migrate_to_features(con, key)
+            migrate_identity_features(con, key)
             set_meta(con, "schema_version", SCHEMA_VERSION)
             con.execute("COMMIT")
     return con

@@ -8,6 +8,7 @@ figure code and cached the same way.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -111,6 +112,7 @@ class AnalysisCache:
                     fs = compute_findings(con, self.ws.config(), builders=TOPIC_BUILDERS)
                 priorities = prioritise(con, self.ws, fs)
             self._current = Analysis(key, fs, priorities, time.perf_counter() - t)
+            _settle_heap()
             return self._current
 
     def ready(self) -> bool:
@@ -128,6 +130,19 @@ class AnalysisCache:
                 found = draw()
                 analysis.figures[name] = found
         return found
+
+
+def _settle_heap() -> None:
+    """Move what the server holds for good (modules, the findings, the priorities) out of the collector's sight.
+
+    Profiling the findings page under load showed its slowest requests were not template rendering (about 1 ms)
+    but full garbage collections: with some 220,000 long-lived objects tracked, each full pass stopped every
+    request for 130-250 ms (more on a busy machine). Frozen objects are skipped by every later pass, so a full
+    pass only walks what requests allocate. The previous analysis is unfrozen first so that it can be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def finding_chart_svg(finding: Finding) -> str:

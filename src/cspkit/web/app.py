@@ -48,7 +48,16 @@ from cspkit.web.security import (
 from cspkit.web.settings import Settings
 from cspkit.workspace import Workspace
 
-__all__ = ["ROUTE_ROLES", "BadRequest", "Ctx", "Forbidden", "NotSignedIn", "WebState", "create_app"]
+__all__ = [
+    "ROUTE_ROLES",
+    "BadRequest",
+    "Ctx",
+    "Forbidden",
+    "MustChangePassword",
+    "NotSignedIn",
+    "WebState",
+    "create_app",
+]
 
 HERE = Path(__file__).parent
 ADMIN, ANALYST, OWNER, BOARD, PUBLIC = ROLES
@@ -73,6 +82,14 @@ REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; fram
 
 class NotSignedIn(Exception):
     pass
+
+
+class MustChangePassword(Exception):
+    """A user still on a one-time password opened a page other than /change-password."""
+
+
+#: What a user still on a one-time password may do.
+PASSWORD_CHANGE_PATHS = ("/change-password", "/sign-out")
 
 
 class Forbidden(Exception):
@@ -150,7 +167,7 @@ ROUTE_ROLES: dict[tuple[str, str], tuple[str, ...] | None] = {}
 
 
 def nav_for(user: User | None) -> list[tuple[str, str]]:
-    if user is None:
+    if user is None or user.must_change_password:
         return []
     items = [
         ("/findings", "Findings", READERS),
@@ -248,6 +265,15 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
+    @app.exception_handler(MustChangePassword)
+    async def _must_change(request: Request, _exc: MustChangePassword) -> Response:
+        target = "/change-password"
+        if request.method == "GET" and request.url.path != "/":
+            target += "?next=" + quote(request.url.path, safe="")
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return state.templates.TemplateResponse(
@@ -294,6 +320,8 @@ def create_app(ws: Workspace, settings: Settings, *, warm: bool = True, cache: A
                 if roles is not None:
                     if ctx.user is None:
                         raise NotSignedIn()
+                    if ctx.user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+                        raise MustChangePassword()
                     if ctx.user.role not in roles:
                         raise Forbidden()
                 if request.method == "POST":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cspkit.web import audit
+from cspkit.web.analysis import Analysis, state_key
 from cspkit.web.db import AssessmentBuild, Upload, User, utcnow
 
 if TYPE_CHECKING:
@@ -97,6 +98,16 @@ def run_upload(state: WebState, upload_id: int, path: Path) -> None:
             shutil.rmtree(path.parent, ignore_errors=True)
 
 
+def _cached_analysis(state: WebState) -> Analysis | None:
+    """The pages' analysis (computed now if it is not yet), or None when it cannot be (the build then says why)."""
+    from cspkit.errors import CspkitError
+
+    try:
+        return state.cache.get()
+    except CspkitError:
+        return None
+
+
 def run_build(state: WebState, build_id: int) -> None:
     """Build both editions of the assessment with the report code (``cspkit assess``) into outputs/web/."""
     from cspkit.report.assess import assess
@@ -116,7 +127,11 @@ def run_build(state: WebState, build_id: int) -> None:
 
             return on_step
 
+        analysis = _cached_analysis(state)
         with state.warehouse_lock:
+            # The pages' findings are the assessment's: both editions take the cached set when the warehouse and
+            # settings are still those it was computed from (judgements only change the scoring, re-run anyway).
+            fs = analysis.fs if analysis is not None and analysis.key[:-1] == state_key(state.ws)[:-1] else None
             for edition in ("restricted", "public"):
                 assess(
                     state.ws,
@@ -124,6 +139,7 @@ def run_build(state: WebState, build_id: int) -> None:
                     formats=list(state.settings.build_formats),
                     out_dir=state.ws.outputs / "web" / edition,
                     on_step=step(edition),  # type: ignore[arg-type]
+                    findings=fs,
                 )
         row.status, row.step, row.finished_at = "done", "", utcnow()
         db.commit()

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -38,7 +39,9 @@ from cspkit.web.security import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
     UserError,
+    WrongPassword,
     add_user,
+    change_password,
     check_password,
     clear_failures,
     end_session,
@@ -127,11 +130,58 @@ def register(handler: Handler, state: WebState) -> None:
         end_session(db, ctx.request.cookies.get(SESSION_COOKIE))
         token, _ = new_session(db, user, settings.session_hours)
         ctx.user = user
-        ctx.audit("sign-in", user.email, f"role {user.role}")
+        ctx.audit(
+            "sign-in", user.email, f"role {user.role}" + (", one-time password" if user.must_change_password else "")
+        )
+        if user.must_change_password:  # a one-time password opens one page only: the one that replaces it
+            nxt = "/change-password" + ("?next=" + quote(nxt, safe="") if nxt != "/" else "")
         response = RedirectResponse(nxt, status_code=303)
         _cookie(response, state, SESSION_COOKIE, token, max_age=settings.session_hours * 3600)
         response.delete_cookie(PRESESSION_COOKIE, path="/")
         return response
+
+    @handler("GET", "/change-password", EVERYONE)
+    def change_password_page(ctx: Ctx, next: str = "/") -> Response:
+        assert ctx.user is not None
+        return ctx.render("change_password.html", forced=ctx.user.must_change_password, next=_safe_next(next))
+
+    @handler("POST", "/change-password", EVERYONE)
+    def change_password_post(ctx: Ctx) -> Response:
+        assert ctx.form is not None and ctx.user is not None
+        user = ctx.user
+        forced = user.must_change_password
+        nxt = _safe_next(str(ctx.form.get("next") or "/"))
+        # A wrong current password counts as a failed sign-in: a session left open is no way to guess it.
+        if throttled(ctx.db, settings.secret_key, user.email, settings.throttle_failures, settings.throttle_minutes):
+            problem, status, field = (
+                f"Too many wrong passwords for this account. Wait {settings.throttle_minutes} minutes and try again.",
+                429,
+                "current_password",
+            )
+        else:
+            try:
+                change_password(
+                    ctx.db,
+                    user,
+                    str(ctx.form.get("current_password") or ""),
+                    str(ctx.form.get("new_password") or ""),
+                    str(ctx.form.get("confirm_password") or ""),
+                    ctx.session,
+                )
+            except UserError as exc:
+                ctx.db.rollback()
+                problem, status = str(exc), 400
+                field = "current_password" if isinstance(exc, WrongPassword) else "new_password"
+                if isinstance(exc, WrongPassword):
+                    record_failure(ctx.db, settings.secret_key, user.email)
+            else:
+                clear_failures(ctx.db, settings.secret_key, user.email)
+                ctx.audit("password changed", user.email, "one-time password replaced" if forced else "")
+                return RedirectResponse(nxt, status_code=303)
+        ctx.audit("password change refused", user.email, problem)
+        return ctx.render(
+            "change_password.html", status_code=status, forced=forced, next=nxt, error=problem, error_field=field
+        )
 
     @handler("POST", "/sign-out", EVERYONE)
     def sign_out(ctx: Ctx) -> Response:
@@ -472,12 +522,14 @@ def register(handler: Handler, state: WebState) -> None:
         org = str(ctx.form.get("organisation") or "").strip() or None
         password = secrets.token_urlsafe(12)
         try:
-            user = add_user(ctx.db, email, role, password, org)
+            user = add_user(ctx.db, email, role, password, org, one_time=True)
         except UserError as exc:
             ctx.db.rollback()
             return _users_page(ctx, str(exc), 400)
         ctx.audit("user added", user.email, f"role {role}" + (f", organisation {org}" if org else ""))
-        return _users_page(ctx, created=f"{user.email} can sign in once with the password {password}")
+        return _users_page(
+            ctx, created=f"{user.email} can sign in once with the password {password}, then must choose their own"
+        )
 
     @handler("POST", "/users/{user_id}/role", (ADMIN,))
     def users_role(ctx: Ctx, user_id: int) -> Response:

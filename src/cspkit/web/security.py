@@ -27,6 +27,8 @@ from cspkit.web.db import ROLES, LoginFailure, Organisation, User, UserSession, 
 __all__ = [
     "SESSION_COOKIE",
     "add_user",
+    "change_password",
+    "check_new_password",
     "check_password",
     "end_session",
     "hash_password",
@@ -43,6 +45,10 @@ _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 
 class UserError(ValueError):
     """A user-management request that cannot be done (message says why)."""
+
+
+class WrongPassword(UserError):
+    """The current password given to change a password is not the user's."""
 
 
 def hash_password(password: str) -> str:
@@ -142,9 +148,19 @@ def agency_of(organisation: str) -> str:
 
 
 def add_user(
-    db: Session, email: str, role: str, password: str, organisation: str | None = None, agency: str | None = None
+    db: Session,
+    email: str,
+    role: str,
+    password: str,
+    organisation: str | None = None,
+    agency: str | None = None,
+    *,
+    one_time: bool = False,
 ) -> User:
     """Create a user (and their organisation when it is new).
+
+    ``one_time`` marks a password that was made for the user and shown to someone else (the command line, the
+    Users page): they must choose their own before any page opens.
 
     Raises:
         UserError: Unknown role, a data owner without an organisation, a short password, or the e-mail exists.
@@ -154,8 +170,7 @@ def add_user(
         raise UserError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     if role == "data-owner" and not organisation:
         raise UserError("A data owner belongs to an organisation: give --organisation.")
-    if len(password) < 12:
-        raise UserError("The password must be at least 12 characters long.")
+    check_new_password(password)
     if db.execute(select(User).where(User.email == email)).scalar() is not None:
         raise UserError(f"A user {email} already exists.")
     org_id = None
@@ -167,7 +182,47 @@ def add_user(
             db.add(org)
             db.flush()
         org_id = org.id
-    user = User(email=email, password_hash=hash_password(password), role=role, organisation_id=org_id, active=True)
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        organisation_id=org_id,
+        active=True,
+        must_change_password=one_time,
+    )
     db.add(user)
     db.commit()
     return user
+
+
+def check_new_password(password: str) -> None:
+    """Raises UserError when a password is too short or too long to accept."""
+    if len(password) < 12:
+        raise UserError("The password must be at least 12 characters long.")
+    if len(password) > 1000:
+        raise UserError("The password must be at most 1,000 characters long.")
+
+
+def change_password(db: Session, user: User, current: str, new: str, confirm: str, keep: UserSession | None) -> None:
+    """Replace a user's password after checking the current one; every other session of theirs is ended.
+
+    Raises:
+        UserError: The current password is wrong, the new one is too short, differs from its confirmation or is
+            the same as the current one.
+    """
+    if not check_password(user.password_hash, current):
+        raise WrongPassword("The current password is not right.")
+    check_new_password(new)
+    if new != confirm:
+        raise UserError("The new password and its confirmation are not the same.")
+    if new == current:
+        raise UserError("Choose a new password, different from the current one.")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    # Anyone else signed in as this user (with the old password) is signed out.
+    stmt = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep.id)
+    db.execute(stmt)
+    db.commit()

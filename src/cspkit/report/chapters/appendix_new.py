@@ -21,7 +21,9 @@ def _appendix_new(b: Builder) -> Section:
     ]
     shown = [
         {
-            **r,
+            # the drafted evidence text stays out of the document: its finding ids are printed, and its sentences
+            # (of another period's findings) are not checked by this edition's disclosure ledger
+            **{k: v for k, v in r.items() if k != "evidence"},
             # the evidence (finding ids) goes with the action, so the printed table fits the page
             # the priority leads the recommendation (no column of its own: the printed table must fit the page)
             "action": f"{r.get('priority')}: "

@@ -174,7 +174,7 @@ def build(b: Builder) -> list[Section]:
             blocks.append(figure)
         table = _gradient_table(crime, asb)
         if table is not None:
-            blocks.append(b.protect(table))
+            blocks.append(b.protect(table, counts=[c.key for c in table.columns if c.key in ("crime", "asb")]))
         sub.append(Section("profile-deprivation", "Deprivation", blocks))
     intro = Paragraph(
         "Who lives in the area, where its most deprived neighbourhoods are, and how crime and anti-social behaviour "

@@ -77,6 +77,9 @@ def _chapter(b: Builder) -> Section | None:
                 )
             )
         )
+    several = by_id.get("linkage.victims_several_perpetrators")
+    if several is not None:  # the count depends on how perpetrators without a date of birth are told apart
+        blocks.append(Paragraph(f"*How perpetrators were counted:* {several.definition}"))
     marac = by_id.get("linkage.marac_repeat_predicted")
     if marac is not None:
         blocks.append(Paragraph(f"*How this was tested:* {marac.definition}"))
