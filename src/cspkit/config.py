@@ -162,6 +162,39 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "definitions",
+        "spc_deseasonalise",
+        bool,
+        False,
+        "Divide each month by its seasonal index before drawing control charts (needs 24 months before the period "
+        "judged, every calendar month at least twice; otherwise the chart says it was not applied).",
+    ),
+    Setting(
+        "definitions",
+        "deduplicate_nested_candidates",
+        bool,
+        True,
+        "Score nested priority candidates once: violence and sexual offences net of domestic-abuse crimes, domestic "
+        "abuse net of the sexual offences scored as sexual violence (false: only name the overlap).",
+    ),
+    Setting(
+        "definitions",
+        "ogrs_horizon_months",
+        int,
+        24,
+        "Months over which the loaded ogrs_score predicts a proven reoffence (OASys gives OGRS3 for 12 and 24 "
+        "months; 24 is the score its risk bands use). Actual against predicted follows members for this long.",
+        choices=(12, 24),
+    ),
+    Setting(
+        "definitions",
+        "reoffending_not_proven_outcomes",
+        list,
+        ["No further action", "Under investigation", "Awaiting court outcome", "Community resolution", "Not guilty"],
+        "Offence outcomes that do not make a proven reoffence in the MoJ-style follow-up (matched ignoring case); "
+        "an offence counts only with another outcome (charge, conviction, caution) dated inside the window.",
+    ),
+    Setting(
+        "definitions",
         "night_time_economy",
         str,
         "Fri 20:00-04:00; Sat 20:00-04:00",

@@ -114,13 +114,20 @@ def test_to_dict_is_strict_json_and_round_trips(full: FindingSet) -> None:
 
 
 def test_area_series_carry_control_chart_and_forecast(full: FindingSet) -> None:
-    """asb.count: XmR chart with 8 months in a row below the centre up to April 2023, a 12-month forecast."""
+    """asb.count: XmR chart; every month from May 2022 is below the baseline centre, so the shift is confirmed in
+    December 2022 and the chart re-baselined from May 2022 (police SPC practice); a 12-month forecast."""
     asb = full.require("asb.count")
     chart = asb.extra["control_chart"]
     assert chart["chart"] == "XmR"
-    assert asb.spc is not None and asb.spc.month == "2023-04" and asb.spc.side == "below"
-    last_eight = [v for _, v in asb.series[-8:]]
-    assert all(v < chart["centre"] for v in last_eight)
+    baseline, shifted = chart["phases"]
+    assert shifted["why"] == "8 in a row below from 2022-05, confirmed 2022-12"
+    assert all(v < baseline["centre"] for _, v in asb.series[-12:])
+    assert shifted["centre"] < baseline["centre"]
+    assert chart["centre_by_month"] == [baseline["centre"]] * 12 + [shifted["centre"]] * 12
+    assert "re-baselined after a sustained shift" in chart["limits"]
+    # the shift is the signal; after it the months are read against the new level
+    assert {"month": "2022-12", "rule": "8 in a row on one side", "side": "below"} in chart["signals"]
+    assert asb.spc is not None and asb.spc.side == "below" and asb.spc.month >= "2022-12"
     forecast = asb.extra["forecast"]
     assert forecast["months"][0] == "2023-05" and len(forecast["mean"]) == 12
     assert all(

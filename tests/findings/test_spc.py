@@ -112,3 +112,57 @@ def test_refusals() -> None:
         control_chart([1.5, 2.5, 3.0], months(3), chart="c")
     with pytest.raises(ValueError):
         control_chart([1, 2, 3], months(2))
+
+
+# --- re-baselining and de-seasonalising ---
+
+
+def test_a_sustained_shift_starts_a_new_phase_with_its_own_limits() -> None:
+    """Settled at 5 for 8 months, then 12 months near 8: the run of 8 above the centre (2022-09 to 2023-04) confirms
+    the shift in April 2023. A new phase starts in September 2022 with limits from its first 12 months (mean 7.75,
+    sigma sqrt(7.75)); the run is the signal of the shift, and the months after it are read against the new
+    limits, so the shift does not go on signalling as if nothing had been learned (as it does without
+    re-baselining), while a spike against the new level still signals."""
+    shifted = [7, 8, 8, 7, 8, 9, 7, 8, 8, 9, 7, 7]
+    values = [*SETTLED, *shifted, 8, 19]
+    chart = control_chart(values, months(22), baseline_months=8, rebaseline=True)
+    assert [p.first for p in chart.phases] == ["2022-01", "2022-09"]
+    assert chart.phases[1].why == "8 in a row above from 2022-09, confirmed 2023-04"
+    assert chart.phases[1].limit_months == month_range("2022-09", "2023-08")
+    assert chart.centre == pytest.approx(sum(shifted) / 12) and chart.sigma == pytest.approx(math.sqrt(93 / 12))
+    assert chart.signals == [
+        ChartSignal("2023-04", EIGHT_IN_A_ROW, "above"),
+        ChartSignal("2023-10", BEYOND_3_SIGMA, "above"),  # 19 > 7.75 + 3 x 2.78 = 16.1
+    ]
+    assert chart.by_month("centre") == [5.0] * 8 + [pytest.approx(7.75)] * 14
+    # without re-baselining every month of the new level from April 2023 to October 2023 signals "8 in a row"
+    plain = control_chart(values, months(22), baseline_months=8)
+    assert sum(s.rule == EIGHT_IN_A_ROW for s in plain.signals) == 7
+    assert "Re-baselined 1 time(s)" in chart.reason
+
+
+def test_no_shift_no_new_phase() -> None:
+    chart = control_chart([*SETTLED, 4, 6, 5, 5, 6, 4, 5, 6], months(16), baseline_months=8, rebaseline=True)
+    assert len(chart.phases) == 1 and chart.phases[0].why == "baseline"
+    assert chart.by_month("ucl") == [pytest.approx(5 + 3 * math.sqrt(5))] * 16
+
+
+def test_deseasonalising_removes_a_december_that_is_always_busy() -> None:
+    """Two years of a steady 20 a month with December at 40, then a third year the same: seasonal index 40/21.67 for
+    December and 20/21.67 otherwise, so after dividing it out every month is 21.67 and nothing signals; left in,
+    December breaks the 3-sigma line each year."""
+    year = [20.0] * 11 + [40.0]
+    values = year * 3
+    ms = month_range("2021-01", "2023-12")
+    chart = control_chart(values, ms, chart="xmr", baseline_months=24, deseasonalise=True)
+    mean = sum(year) / 12
+    assert chart.seasonal_index[12] == pytest.approx(40 / mean) and chart.seasonal_index[1] == pytest.approx(20 / mean)
+    assert chart.values == pytest.approx([mean] * 36)
+    assert chart.signals == []
+    plain = control_chart(values, ms, chart="c", baseline_months=24)
+    assert ChartSignal("2023-12", BEYOND_3_SIGMA, "above") in plain.signals
+
+
+def test_deseasonalising_needs_two_years_of_limit_months() -> None:
+    chart = control_chart([*SETTLED, *SETTLED], months(16), baseline_months=8, deseasonalise=True)
+    assert chart.seasonal_index == {} and "Not de-seasonalised" in chart.reason

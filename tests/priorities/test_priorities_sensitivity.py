@@ -153,3 +153,25 @@ def test_resample_evidence_keeps_means_and_redraws_borderline_verdicts() -> None
     flagged = np.mean([d[0].change is not None and d[0].change.significant for d in draws])
     assert 0.35 < flagged < 0.65  # a just-significant result replicates about half the time
     assert all(d[1].change is not None and d[1].change.significant for d in draws)
+
+
+def test_resample_evidence_redraws_shares_within_their_base() -> None:
+    """A repeat-victim share of 10 of 35 victims (29%), next to the 30% vulnerability threshold, is at or over it in
+    about 45% of redraws (Jeffreys Beta(10.5, 25.5)); the same share of 3,500 victims almost never. A share
+    without a known base is kept as measured."""
+    import numpy as np
+    from scipy import stats
+
+    from cspkit.priorities.evidence import CandidateEvidence, resample_evidence
+
+    small = CandidateEvidence("s", "Small", repeat_share=10 / 35, repeat_base=35, high_risk_share=0.08)
+    large = CandidateEvidence("l", "Large", repeat_share=1000 / 3500, repeat_base=3500)
+    rng = np.random.default_rng(11)
+    draws = [resample_evidence([small, large], rng) for _ in range(4000)]
+    shares = np.array([d[0].repeat_share for d in draws])
+    assert shares.mean() == pytest.approx(10.5 / 36, abs=0.005)
+    assert shares.std() == pytest.approx(stats.beta(10.5, 25.5).std(), rel=0.05)
+    over = float(np.mean(shares >= 0.30))
+    assert over == pytest.approx(float(stats.beta(10.5, 25.5).sf(0.30)), abs=0.03) and 0.35 < over < 0.55
+    assert np.mean([d[1].repeat_share >= 0.30 for d in draws]) < 0.05
+    assert all(d[0].high_risk_share == 0.08 for d in draws)  # no base: as measured

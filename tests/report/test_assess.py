@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from cspkit.report.assess import AssessResult, assess
-from cspkit.report.model import Document, Paragraph, Tiles
+from cspkit.report.model import Callout, Document, Paragraph, Tiles
 from cspkit.workspace import Workspace
 from tests.report.demo_assessment import demo_assessment, demo_workspace
 
@@ -71,9 +71,24 @@ def test_headline_numbers_are_the_findings(restricted: AssessResult) -> None:
     # domestic abuse reporting is rated neutral by default: a significant rise is neither red nor "worse"
     da = tiles["Domestic abuse incidents (police)"]
     assert (da.status, da.detail) == ("neutral", "significant rise; was 5,031")
-    # the reoffending tile is the IOM cohort's, with its base
-    iom = tiles["IOM cohort reoffending (probation)"]
-    assert (iom.value, iom.status) == ("35%", "neutral") and iom.detail.startswith("29 of 83; significant fall")
+    # the reoffending tile is the IOM cohort's offences per member-year on equal windows before and after joining,
+    # not the same-period rate (members' part-year on the programme against a full year before), and never "better"
+    per_year = fs.require("reoffending.iom.offences_per_member_year")
+    assert per_year.value is not None and per_year.baseline is not None
+    iom = tiles["IOM cohort: offences per member-year (probation)"]
+    assert (iom.value, iom.status) == (f"{per_year.value:.2f}", "neutral")
+    assert iom.detail.startswith(f"{per_year.numerator:,.0f} offences in {per_year.denominator:,.1f} member-years")
+    assert f"{per_year.baseline:.2f} before joining" in iom.detail and "better" not in iom.detail
+    summary = " ".join(b.text for b in doc.sections[0].blocks if isinstance(b, Paragraph))
+    for sub in doc.sections[0].subsections:
+        summary += " ".join(b.text for b in sub.blocks if isinstance(b, Paragraph))
+    assert f"{per_year.value:.2f} offences per member-year" in summary
+    assert "reoffended in the period" not in summary  # the same-period binary rate is no longer the headline
+    # the regression-to-the-mean caveat is stated once in the document: the reoffending chapter's caution
+    blocks = [b for _, s in doc.walk() for b in s.blocks]
+    said = " ".join(b.text for b in blocks if isinstance(b, (Paragraph, Callout))).lower()
+    assert said.count("regression to the mean") == 1
+    assert [b.title for b in blocks if isinstance(b, Callout) and "mean" in b.title] == ["Regression to the mean"]
     assert doc.marking == "OFFICIAL-SENSITIVE" and doc.edition == "restricted"
     # the executive summary's compact table of the largest significant changes starts with all crime
     changes = next(t for _, t in doc.tables() if t.id == "summary-changes-table")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,13 @@ from cspkit.topics import TOPIC_BUILDERS, reoffending
 from cspkit.workspace import Workspace
 
 # --- hand-made cohort -------------------------------------------------------------------------------------------
-# Period P = 2022-23 (April 2022 to March 2023); baseline = 2021-22. Offences run January 2021 to March 2024.
+# Period P = 2022-23 (April 2022 to March 2023); baseline = 2021-22. Offences run January 2021 to September 2024,
+# so every entrant of P has had the 12-month follow-up and 6-month waiting period (P is a whole MoJ-style cohort).
 #   A: joins 2022-05-01, offences in 2021-22 (3), one ON the entry date and one with no outcome date in P.
 #   B: joins 2022-06-15, leaves 2022-12-31; offences after the exit (not "on the programme"), one with a late outcome.
 #   C: on since 2021-01-10, leaves 2022-06-30: an offence ON the exit date counts.
 #   D: joins 2022-07-01, no offences at all.
-#   E: joins 2023-01-15: too recent for the 12 + 6 month follow-up (excluded, counted); no needs recorded.
+#   E: joins 2023-01-15, the last entrant of P (window to 2024-07-15); no needs recorded.
 #   F: joins after P (not a member in P); G: left before P (not a member in P).
 OFFENDERS = """offender_ref,cohort,entry_date,exit_date,needs
 A,IOM,2022-05-01,,accommodation;drugs
@@ -52,6 +54,7 @@ C,2022-06-30,Theft,Charged,2022-07-30
 E,2023-02-01,Theft,Charged,2023-03-01
 F,2023-07-01,Theft,Charged,2023-08-01
 F,2024-03-10,Theft,Charged,2024-03-20
+F,2024-09-10,Theft,Charged,2024-09-20
 """
 
 
@@ -132,7 +135,8 @@ def test_same_period_same_people(hand: dict[str, Finding]) -> None:
     # The figure is always read with the binary rate, the counts and the regression-to-the-mean caution.
     assert "4 offences by 3 of the 5 members" in per.sentence
     assert "binary rate of 60%" in per.sentence
-    assert "regression to the mean" in per.sentence and "regression to the mean" in per.definition
+    # the caveat is in the definition; the report states it once (the chapter's caution), not in every sentence
+    assert "regression to the mean" not in per.sentence and "regression to the mean" in per.definition
     binary = hand["reoffending.binary_rate"]
     assert (binary.value, binary.baseline) == (pytest.approx(0.6), pytest.approx(0.6))
     assert (binary.numerator, binary.denominator) == (3, 5)
@@ -181,17 +185,18 @@ def test_by_need(hand: dict[str, Finding]) -> None:
 
 
 def test_followup(hand: dict[str, Finding]) -> None:
-    # Joined in P: A, B, D, E. E's 12 + 6 month window ends after March 2024: excluded and counted.
+    # Joined in P: A, B, D, E; every window (entry + 12 + 6 months) ends by September 2024, so all are followed.
     incomplete = hand["reoffending.followup.incomplete"]
-    assert (incomplete.value, incomplete.denominator) == (1, 4)
+    assert (incomplete.value, incomplete.denominator) == (0, 4)
     # A: the entry-date offence counts; the one without an outcome date does not. B: the offence after exit counts;
-    # the one whose outcome came after entry + 18 months does not. D: none.
+    # the one whose outcome came after entry + 18 months does not. D: none. E: one, proven in time.
     binary = hand["reoffending.followup.binary_rate"]
-    assert (binary.numerator, binary.denominator) == (2, 3)
-    assert binary.value == pytest.approx(2 / 3)
+    assert binary.period == ("2022-04", "2023-03")
+    assert (binary.numerator, binary.denominator) == (3, 4)
+    assert binary.value == pytest.approx(3 / 4)
     assert binary.baseline is None  # nobody joined in 2021-22
     assert binary.extra["current"]["offences_without_outcome_date"] == 1
-    assert hand["reoffending.followup.frequency"].value == pytest.approx(200 / 3)
+    assert hand["reoffending.followup.frequency"].value == pytest.approx(75.0)
     assert hand["reoffending.followup.frequency"].unit == "offences per 100 offenders"
     assert hand["reoffending.followup.reoffences_per_reoffender"].value == pytest.approx(1.0)
     assert "outcome date" in binary.definition
@@ -208,7 +213,7 @@ def test_before_after(hand: dict[str, Finding]) -> None:
     assert change.extra["offenders_before"] == 2 and change.extra["offenders_after"] == 3
     assert change.change is not None and change.change.test.startswith("Wilcoxon")
     assert not change.change.significant
-    assert "regression to the mean" in change.sentence
+    assert "regression to the mean" in change.definition and "regression to the mean" not in change.sentence
 
 
 def test_followup_without_outcome_dates(workspace: Workspace, tmp_path: Path) -> None:
@@ -303,7 +308,6 @@ def test_synthetic_planted_fall_after_entry(synthetic: tuple[Workspace, dict[str
     # Every entrant of the assessment year is excluded from the MoJ-style follow-up and counted.
     entrants = truth["iom"]["entrants"]["assessment"]["members"]
     assert fs.require("reoffending.followup.incomplete").value == entrants
-    assert fs.require("reoffending.followup.binary_rate").value is None
 
 
 def test_synthetic_previous_period(synthetic: tuple[Workspace, dict[str, Any]]) -> None:
@@ -314,10 +318,95 @@ def test_synthetic_previous_period(synthetic: tuple[Workspace, dict[str, Any]]) 
     per = fs.require("reoffending.reoffences_per_reoffender")
     assert per.value == pytest.approx(expected["reoffences_per_reoffender"], abs=1e-6)
     assert per.baseline == pytest.approx(expected["baseline_reoffences_per_reoffender"], abs=1e-6)
+    # Half of that year's entrants are past their 12 + 6 months, but the follow-up reads whole cohorts only: the
+    # year before (the first of the data), and none of the previous year's entrants is counted as followed up.
     followup = fs.require("reoffending.followup.binary_rate")
+    assert followup.period == ("2020-05", "2021-04")
     incomplete = fs.require("reoffending.followup.incomplete")
-    assert followup.denominator is not None and followup.denominator > 0
-    assert followup.denominator + incomplete.value == truth["iom"]["entrants"]["previous"]["members"]
+    assert 0 < incomplete.value < truth["iom"]["entrants"]["previous"]["members"]
+
+
+# The MoJ-style follow-up on a whole cohort. P = 2023-24; offences run January 2021 to March 2024, so the latest
+# financial year whose entrants all have 12 + 6 months inside the data is 2021-22, and the baseline is 2020-21.
+#   H joined in 2020-21 before the data start: excluded, counted. J (2020-21) reoffended (charged).
+#   K (2021-22): one offence with no further action (not proven) and one charged. L: an offence after the window.
+#   M: an offence with no further action only. N joined in P: cannot be followed yet.
+WHOLE_COHORT_OFFENDERS = """offender_ref,cohort,entry_date,exit_date
+H,IOM,2020-06-01,
+J,IOM,2021-02-01,
+K,IOM,2021-06-01,
+L,IOM,2021-09-01,
+M,IOM,2022-01-10,
+N,IOM,2023-06-01,
+"""
+WHOLE_COHORT_OFFENCES = """offender_ref,offence_date,offence_group,outcome,outcome_date
+H,2021-01-05,Theft,Charged,2021-02-01
+J,2021-05-01,Theft,Charged,2021-06-01
+K,2021-08-01,Theft,No further action,2021-09-01
+K,2022-03-01,Burglary,Caution,2022-04-01
+L,2022-10-01,Theft,Charged,2022-11-01
+M,2022-02-01,Theft,no further action,2022-03-01
+N,2024-03-15,Theft,Charged,2024-03-20
+"""
+
+
+def test_followup_reads_the_latest_whole_cohort_with_complete_follow_up(workspace: Workspace, tmp_path: Path) -> None:
+    _load(workspace, tmp_path, WHOLE_COHORT_OFFENDERS, WHOLE_COHORT_OFFENCES)
+    found = _build(workspace, "2023-24")
+    binary = found["reoffending.followup.binary_rate"]
+    assert binary.period == ("2021-04", "2022-03") and binary.comparison_period == ("2020-04", "2021-03")
+    # K, L, M followed up; only K has a proven reoffence (its no-further-action offence, and M's, do not count).
+    assert (binary.numerator, binary.denominator) == (1, 3)
+    assert binary.extra["current"]["offences_not_proven"] == 2
+    # Baseline: J followed up and reoffended; H is excluded (entry before the loaded offences) and counted.
+    assert binary.baseline == pytest.approx(1.0)
+    assert binary.extra["baseline"]["members"] == 1 and binary.extra["baseline"]["incomplete"] == 1
+    assert "1 member left out: 1 of the 2 who joined in 2020-21" in binary.sentence
+    assert "cannot yet be followed" in binary.sentence and "2021-22" in binary.sentence
+    assert found["reoffending.followup.frequency"].value == pytest.approx(100 / 3)
+    assert "No further action" in binary.definition
+    incomplete = found["reoffending.followup.incomplete"]
+    assert (incomplete.value, incomplete.denominator) == (1, 1)  # N
+
+
+def test_synthetic_followup_matches_a_count_from_the_partner_files(
+    synthetic: tuple[Workspace, dict[str, Any]],
+) -> None:
+    """The MoJ-style follow-up recounted from offenders.csv and offences.csv by plain Python."""
+    import csv
+
+    from dateutil.relativedelta import relativedelta
+
+    ws, _ = synthetic
+    data = ws.root.parent / "data"
+    with (data / "offenders.csv").open(encoding="utf-8") as fh:
+        offenders = list(csv.DictReader(fh))
+    with (data / "offences.csv").open(encoding="utf-8") as fh:
+        offences = list(csv.DictReader(fh))
+    day = date.fromisoformat
+    last = max(day(o["offence_date"]) for o in offences)
+    data_end_next = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    fs = _run(ws)
+    binary = fs.require("reoffending.followup.binary_rate")
+    start, end = day(binary.period[0] + "-01"), day(binary.period[1] + "-01") + relativedelta(months=1)
+    entry: dict[str, date] = {}
+    for row in offenders:
+        d = day(row["entry_date"])
+        if start <= d < end:
+            entry[row["offender_ref"]] = min(d, entry.get(row["offender_ref"], d))
+    not_proven = {"no further action", "under investigation", "awaiting court outcome", "community resolution"}
+    proven: dict[str, int] = {ref: 0 for ref in entry}
+    for o in offences:
+        ref = o["offender_ref"]
+        if ref not in entry or not o["outcome_date"] or o["outcome"].lower() in not_proven:
+            continue
+        if entry[ref] <= day(o["offence_date"]) < entry[ref] + relativedelta(months=12):
+            proven[ref] += day(o["outcome_date"]) < entry[ref] + relativedelta(months=18)
+    assert all(d + relativedelta(months=18) <= data_end_next for d in entry.values())  # a whole cohort
+    assert binary.denominator == len(entry) > 20
+    assert binary.numerator == sum(1 for v in proven.values() if v)
+    assert fs.require("reoffending.followup.frequency").numerator == sum(proven.values())
+    assert binary.value is not None and 0 < binary.value < 1
 
 
 def test_offences_per_member_year_use_equal_windows_before_and_after_entry(
@@ -349,3 +438,88 @@ def test_offences_each_agrees_in_number() -> None:
     assert _offences_each(1.0) == "1 offence each"
     assert _offences_each(1.5) == "1.5 offences each"
     assert _offences_each(2.0) == "2 offences each"
+
+
+def test_actual_against_ogrs_predicted(workspace: Workspace, tmp_path: Path) -> None:
+    """OGRS scores are 24-month probabilities (the default): with offences January 2021 to March 2024, members who
+    joined from January 2021 to September 2021 have had 24 + 6 months. J (80%), K (50%) and L (40%) have a proven
+    reoffence within 24 months (K's no-further-action offence does not count, its caution does; L's offence is 13
+    months after entry); Q (90%) has none. H joined before the data; M and N are too recent.
+    Predicted 2.6 of 4; observed 3. P(X = 4) = .8 x .5 x .4 x .9 = .144, P(X = 3) = .036 + .144 + .216 + .016 = .412,
+    so the mid-p value is 2 x (.144 + .412 / 2) = 0.70."""
+    offenders = (
+        "offender_ref,cohort,entry_date,exit_date,ogrs_score\n"
+        "H,IOM,2020-06-01,,70\nJ,IOM,2021-02-01,,80\nQ,IOM,2021-03-01,,90\nK,IOM,2021-06-01,,50\n"
+        "L,IOM,2021-09-01,,40\nM,IOM,2022-01-10,,60\nN,IOM,2023-06-01,,\n"
+    )
+    _load(workspace, tmp_path, offenders, WHOLE_COHORT_OFFENCES)
+    f = _build(workspace, "2023-24")["reoffending.followup.actual_vs_ogrs"]
+    assert (f.numerator, f.denominator) == (3, 4)
+    assert f.value == pytest.approx(0.75) and f.baseline == pytest.approx(0.65)
+    assert f.extra["expected_reoffenders"] == pytest.approx(2.6)
+    assert f.period == ("2021-02", "2021-09")
+    assert f.change is not None and f.change.p_value == pytest.approx(0.70)
+    assert f.change.rate_ratio == pytest.approx(3 / 2.6) and not f.change.significant
+    assert f.extra["not_yet_followed"] == 2  # M and N; L's 30 months end on 2024-03-01, inside the data
+    assert "3 of" not in f.sentence and "3 (75%" in f.sentence and "65% predicted" in f.sentence
+    assert "Poisson-binomial" in f.definition and "24 months" in f.definition
+
+
+def test_synthetic_actual_against_ogrs_matches_a_count_from_the_partner_files(
+    synthetic: tuple[Workspace, dict[str, Any]],
+) -> None:
+    import csv
+
+    from dateutil.relativedelta import relativedelta
+
+    ws, _ = synthetic
+    data = ws.root.parent / "data"
+    with (data / "offenders.csv").open(encoding="utf-8") as fh:
+        offenders = list(csv.DictReader(fh))
+    with (data / "offences.csv").open(encoding="utf-8") as fh:
+        offences = list(csv.DictReader(fh))
+    day = date.fromisoformat
+    first = min(day(o["offence_date"]) for o in offences).replace(day=1)
+    last = max(day(o["offence_date"]) for o in offences)
+    data_end_next = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    entry: dict[str, tuple[date, float]] = {}
+    for row in sorted(offenders, key=lambda r: r["entry_date"]):
+        d = day(row["entry_date"])
+        if d >= first and row["offender_ref"] not in entry:
+            entry[row["offender_ref"]] = (d, float(row["ogrs_score"]))
+    followed = {ref: v for ref, v in entry.items() if v[0] + relativedelta(months=30) <= data_end_next}
+    not_proven = {"no further action", "under investigation", "awaiting court outcome", "community resolution"}
+    reoffended = {
+        o["offender_ref"]
+        for o in offences
+        if o["offender_ref"] in followed
+        and o["outcome_date"]
+        and o["outcome"].lower() not in not_proven
+        and followed[o["offender_ref"]][0]
+        <= day(o["offence_date"])
+        < followed[o["offender_ref"]][0] + relativedelta(months=24)
+        and day(o["outcome_date"]) < followed[o["offender_ref"]][0] + relativedelta(months=30)
+    }
+    f = _run(ws).require("reoffending.followup.actual_vs_ogrs")
+    assert f.denominator == len(followed) > 10
+    assert f.numerator == len(reoffended)
+    assert f.extra["expected_reoffenders"] == pytest.approx(sum(s for _, s in followed.values()) / 100)
+    assert f.change is not None and f.change.p_value is not None and f.change.ci_low is not None
+
+
+def test_cohort_flow_by_quarter(hand: dict[str, Finding]) -> None:
+    """2022-23 in quarters from April. Apr-Jun: A and B join, C leaves on 30 June (on the programme at the end: A, B,
+    C). Jul-Sep: D joins (A, B, D). Oct-Dec: B leaves on 31 December (A, B, D). Jan-Mar: E joins (A, D, E).
+    C's spell lasted 537 days (10 January 2021 to 30 June 2022), B's 200: median 368.5."""
+    flow = hand["reoffending.cohort_flow"]
+    rows = [(r["entered"], r["exited"], r["active_at_end"]) for r in flow.extra["quarters"]]
+    assert rows == [(2, 1, 3), (1, 0, 3), (0, 1, 3), (1, 0, 3)]
+    assert flow.extra["quarters"][0]["quarter"] == ["2022-04", "2022-06"]
+    assert flow.extra["quarters"][0]["median_days_on_programme_of_leavers"] == 537
+    assert flow.extra["median_days_on_programme_of_leavers"] == pytest.approx(368.5)
+    assert (flow.value, flow.baseline) == (4, 0)  # nobody joined in 2021-22
+    assert (flow.extra["exited"], flow.extra["exited_baseline"]) == (2, 1)  # G left on 31 December 2021
+    # 4 against 0 over equal time: exact mid-p = 2 x (1/16) / 2 = 0.0625
+    assert flow.change is not None and flow.change.p_value == pytest.approx(0.0625)
+    assert flow.series == [("2022-06", 3.0), ("2022-09", 3.0), ("2022-12", 3.0), ("2023-03", 3.0)]
+    assert "2 in, 1 out, 3 at the end" in flow.sentence

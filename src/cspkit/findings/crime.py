@@ -16,7 +16,13 @@ from cspkit.errors import AnalysisError
 from cspkit.findings.area import AreaContext, area_lsoas_sql
 from cspkit.findings.funnel import funnel
 from cspkit.findings.harm import HarmIndex
-from cspkit.findings.hotspots import concentration, emerging_hotspots, gi_star, persistent_hotspots
+from cspkit.findings.hotspots import (
+    concentration,
+    emerging_hotspots,
+    gi_star,
+    hotspot_overdispersion,
+    persistent_hotspots,
+)
 from cspkit.findings.indicators import CountSeries, FindingContext, build_count_findings, restricted_clause, slug
 from cspkit.findings.model import Coverage, Finding
 from cspkit.findings.periods import month_add, month_range
@@ -425,8 +431,12 @@ def _hotspot_findings(
         persistent = persistent_hotspots(yearly) if len(yearly) >= 2 else []
         # The baseline is the total of all comparison periods, so the current period's exposure relative to it is
         # 1/k (k = 1 for 'previous', 3 for 'mean_of_3').
-        emerging = emerging_hotspots(current, baseline, exposure_ratio=1.0 / len(comp.baseline_months))
+        rho = hotspot_overdispersion(current, baseline)
+        emerging = emerging_hotspots(
+            current, baseline, exposure_ratio=1.0 / len(comp.baseline_months), overdispersion=rho
+        )
         extra: dict[str, object] = {
+            "emerging_overdispersion": rho,
             "concentration": conc.to_dict(),
             "persistent": [{"lsoa": c, "lsoa_name": area.lsoa_names.get(c, c)} for c in persistent],
             "persistent_years": list(yearly),
@@ -464,8 +474,11 @@ def _hotspot_findings(
                 unit="proportion",
                 definition="Share of incidents in the top 10% of LSOAs (ceil(10% of LSOAs), ties broken by code); "
                 "persistent hotspots: in the top 10% in each of the last consecutive 12-month blocks loaded (up to "
-                "3); emerging hotspots: exact Poisson test of a rise against the comparison period, "
-                "Benjamini-Hochberg adjusted across LSOAs; Gi*: see its settings.",
+                "3); emerging hotspots: exact test of a rise against the comparison period that allows for LSOA "
+                f"counts drifting from year to year more than Poisson (beta-binomial, intra-class correlation "
+                f"rho = {rho:.3f} "
+                "estimated across the LSOAs; 0 is pure Poisson), Benjamini-Hochberg adjusted across LSOAs; Gi*: see "
+                "its settings.",
                 sentence=" ".join(sentence_parts) or f"No {title.lower()} in {ctx.period_label}.",
                 comparison_period=comp.baseline_span,
                 coverage=Coverage(months=list(comp.current_months), complete=comp.complete, note=comp.note),

@@ -224,6 +224,7 @@ def compute_findings(
         alpha=float(config.get("definitions.significance_level")),
         small_number_threshold=int(config.get("definitions.small_number_threshold")),
         suppress_below=int(config.get("disclosure.suppress_below")),
+        spc_deseasonalise=bool(config.get("definitions.spc_deseasonalise")),
     )
     notes: list[str] = []
     boundaries = None

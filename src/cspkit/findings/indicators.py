@@ -57,6 +57,8 @@ class FindingContext:
     alpha: float = 0.05
     small_number_threshold: int = 10
     suppress_below: int = 5
+    #: Divide out a seasonal index before charting (needs 24 months before the period judged).
+    spc_deseasonalise: bool = False
 
     @property
     def period(self) -> tuple[str, str]:
@@ -129,15 +131,23 @@ def _chart(history: list[str], values: list[float], ctx: FindingContext) -> tupl
     """The control chart of a monthly series as police SPC practice runs it.
 
     Limits come from the months before the period judged (at least 12), so the period cannot move its own
-    limits; counts are scaled for days in month; only signals inside the period judged are reported, and they are
-    labelled as screening.
+    limits; counts are scaled for days in month (and de-seasonalised when the run asks for it); after a sustained
+    shift (8 in a row on one side) the chart is re-baselined; only signals inside the period judged are reported,
+    and they are labelled as screening.
     """
     from cspkit.findings.stats import _days_in
 
     first, last = ctx.period
     n_before = sum(m < first for m in history)
     baseline = n_before if n_before >= 12 else None
-    chart = control_chart(values, history, baseline_months=baseline, exposure_days=[_days_in(m) for m in history])
+    chart = control_chart(
+        values,
+        history,
+        baseline_months=baseline,
+        exposure_days=[_days_in(m) for m in history],
+        rebaseline=True,
+        deseasonalise=ctx.spc_deseasonalise,
+    )
     in_period = [s for s in chart.signals if first <= s.month <= last]
     judged = replace(chart, signals=in_period)
     spc = latest_signal(judged)
@@ -147,6 +157,11 @@ def _chart(history: list[str], values: list[float], ctx: FindingContext) -> tupl
         if baseline
         else f"limits from all {len(history)} months (fewer than 12 months before the period judged)"
     )
+    for phase in chart.phases[1:]:
+        limits += (
+            f"; re-baselined after a sustained shift ({phase.why}), new limits from {phase.limit_months[0]} to "
+            f"{phase.limit_months[-1]}"
+        )
     return spc, {
         "chart": chart.chart,
         "reason": chart.reason,
@@ -158,6 +173,14 @@ def _chart(history: list[str], values: list[float], ctx: FindingContext) -> tupl
         "sigma": chart.sigma,
         "limit_months": chart.limit_months,
         "limits": limits,
+        "phases": [
+            {"first": ph.first, "last": ph.last, "centre": ph.centre, "ucl": ph.ucl, "lcl": ph.lcl, "why": ph.why}
+            for ph in chart.phases
+        ],
+        "centre_by_month": chart.by_month("centre"),
+        "ucl_by_month": chart.by_month("ucl"),
+        "lcl_by_month": chart.by_month("lcl"),
+        "seasonal_index": chart.seasonal_index,
         "adjusted_values": chart.values,
         "signals": [s._asdict() for s in in_period],
         "signals_before_period": [s._asdict() for s in chart.signals if s.month < first],

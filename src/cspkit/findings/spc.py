@@ -20,13 +20,25 @@ Signal rules (Western Electric), each attributed to the month where the rule is 
   a point on the centre line breaks the run.
 
 A run that goes on signals again at each further month, so the latest signal tracks a continuing shift.
+
+Re-baselining (``rebaseline=True``, as police SPC practice runs it): once a sustained shift is confirmed (8 in a
+row on one side of the centre line, all after the months the limits came from), the process is taken to have
+moved. A new phase starts at the first month of that run, with its centre and limits computed from its first 12
+months (at least the 8 of the run). Signals are then read against the new limits from the month after the shift
+was confirmed; the run itself is the signal of the shift. Each phase is listed in ``phases`` and the limits are
+given month by month (``centre_by_month`` ...), so the chart draws each phase's own limits.
+
+De-seasonalising (``deseasonalise=True``): with at least 24 limit months and every calendar month at least twice
+among them, each month is divided by its seasonal index (the mean of that calendar month over the limit months
+divided by their overall mean), so that a December that is always busy does not signal. With fewer months it is
+not applied, and ``reason`` says so.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -42,6 +54,7 @@ __all__ = [
     "TWO_OF_THREE",
     "ChartSignal",
     "ControlChart",
+    "Phase",
     "control_chart",
     "latest_signal",
 ]
@@ -56,6 +69,10 @@ DISPERSION_P = 0.01
 
 _D2 = 1.128  # bias constant for moving ranges of two points
 _RUN_LENGTH = 8
+#: Months a re-baselined phase takes its limits from (fewer when the series ends sooner; at least the run of 8).
+PHASE_LIMIT_MONTHS = 12
+#: Limit months needed to de-seasonalise (every calendar month at least twice).
+SEASON_MONTHS = 24
 
 Side = Literal["above", "below"]
 
@@ -66,6 +83,30 @@ class ChartSignal(NamedTuple):
     month: str
     rule: str
     side: Side
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of a chart with its own centre and limits.
+
+    Attributes:
+        first: First month of the phase.
+        last: Last month of the phase.
+        limit_months: Months its centre and limits come from.
+        centre, sigma, ucl, lcl, warn_upper, warn_lower: As in :class:`ControlChart`.
+        why: ``baseline`` or the shift that started it (``8 in a row above from 2022-09, confirmed 2023-04``).
+    """
+
+    first: str
+    last: str
+    limit_months: list[str]
+    centre: float
+    sigma: float
+    ucl: float
+    lcl: float
+    warn_upper: float
+    warn_lower: float
+    why: str
 
 
 @dataclass(frozen=True)
@@ -84,7 +125,9 @@ class ControlChart:
         warn_upper: Upper warning limit (centre + 2 sigma).
         warn_lower: Lower warning limit (centre − 2 sigma, floored like ``lcl``).
         signals: Signals in month order; within a month, the most severe rule first.
-        limit_months: Months the centre and limits were computed from.
+        limit_months: Months the centre and limits of the first phase were computed from.
+        phases: The phases (one unless re-baselined); ``centre`` ... ``warn_lower`` above are the last phase's.
+        seasonal_index: Calendar month (1-12) -> seasonal index divided out, when de-seasonalised.
     """
 
     chart: str
@@ -99,6 +142,16 @@ class ControlChart:
     warn_lower: float
     signals: list[ChartSignal]
     limit_months: list[str]
+    phases: list[Phase] = field(default_factory=list)
+    seasonal_index: dict[int, float] = field(default_factory=dict)
+
+    def by_month(self, attribute: str) -> list[float]:
+        """A phase attribute (``centre``, ``ucl``, ``lcl``, ``warn_upper``, ``warn_lower``) for every month."""
+        out: list[float] = []
+        for phase in self.phases:
+            n = sum(1 for m in self.months if phase.first <= m <= phase.last)
+            out += [float(getattr(phase, attribute))] * n
+        return out
 
 
 def _is_counts(values: np.ndarray) -> bool:
@@ -133,6 +186,8 @@ def control_chart(
     chart: Literal["auto", "c", "xmr"] = "auto",
     baseline_months: int | None = None,
     exposure_days: Sequence[float] | None = None,
+    rebaseline: bool = False,
+    deseasonalise: bool = False,
 ) -> ControlChart:
     """Build a control chart for a monthly series and find its signals.
 
@@ -144,6 +199,8 @@ def control_chart(
             period judged, so that the period cannot move its own limits); None uses all points.
         exposure_days: Days in each month: the chart is chosen on the counts, then drawn on counts scaled to an
             average month (365.25/12 days), so that February's three fewer days do not look like a fall.
+        rebaseline: Start a new phase with new limits after a sustained shift (see the module docstring).
+        deseasonalise: Divide out a seasonal index from the limit months (see the module docstring).
 
     Raises:
         AnalysisError: If there are fewer than two points (or baseline points), or a forced c-chart is given
@@ -174,28 +231,123 @@ def control_chart(
         if len(exposure_days) != len(series):
             raise ValueError("exposure_days must give one value per month")
         series = series * (365.25 / 12) / np.asarray(exposure_days, dtype=float)
-        limit_values = series[:n_limit]
         reason += " Counts are scaled to an average-length month (days in month)."
-    centre = float(limit_values.mean())
-    mean_moving_range = float(np.abs(np.diff(limit_values)).mean())
-    sigma = math.sqrt(centre) if chart_name == "c-chart" else mean_moving_range / _D2
+    seasonal_index: dict[int, float] = {}
+    if deseasonalise:
+        series, seasonal_index, note = _deseasonalised(series, list(months), n_limit)
+        reason += " " + note
     floor = 0.0 if np.all(series >= 0) else -math.inf
-    ucl, warn_upper = centre + 3 * sigma, centre + 2 * sigma
-    lcl, warn_lower = max(centre - 3 * sigma, floor), max(centre - 2 * sigma, floor)
-
+    month_list = list(months)
+    phase_starts = [(0, n_limit, "baseline", -1)]  # (first index, end of limit window, why, confirmed at)
+    if rebaseline:
+        phase_starts = _phases(series, month_list, chart_name, n_limit, floor)
+    phases: list[Phase] = []
+    signals: list[ChartSignal] = []
+    for k, (start, limit_end, why, confirmed) in enumerate(phase_starts):
+        end = phase_starts[k + 1][0] - 1 if k + 1 < len(phase_starts) else len(series) - 1
+        judged_to = phase_starts[k + 1][3] if k + 1 < len(phase_starts) else len(series) - 1
+        centre, sigma, ucl, lcl, warn_upper, warn_lower = _limits(series[start:limit_end], chart_name, floor)
+        phases.append(
+            Phase(
+                month_list[start],
+                month_list[end],
+                month_list[start:limit_end],
+                centre,
+                sigma,
+                ucl,
+                lcl,
+                warn_upper,
+                warn_lower,
+                why,
+            )
+        )
+        found = _find_signals(
+            series[start : judged_to + 1], month_list[start : judged_to + 1], centre, ucl, lcl, warn_upper, warn_lower
+        )
+        signals += [s for s in found if month_list.index(s.month) > confirmed]
+    last = phases[-1]
+    if len(phases) > 1:
+        reason += f" Re-baselined {len(phases) - 1} time(s) after a sustained shift (8 in a row on one side)."
     return ControlChart(
         chart=chart_name,
         reason=reason,
-        months=list(months),
+        months=month_list,
         values=[float(v) for v in series],
-        centre=centre,
-        sigma=sigma,
-        ucl=ucl,
-        lcl=lcl,
-        warn_upper=warn_upper,
-        warn_lower=warn_lower,
-        signals=_find_signals(series, list(months), centre, ucl, lcl, warn_upper, warn_lower),
-        limit_months=list(months[:n_limit]),
+        centre=last.centre,
+        sigma=last.sigma,
+        ucl=last.ucl,
+        lcl=last.lcl,
+        warn_upper=last.warn_upper,
+        warn_lower=last.warn_lower,
+        signals=signals,
+        limit_months=month_list[:n_limit],
+        phases=phases,
+        seasonal_index=seasonal_index,
+    )
+
+
+def _limits(values: np.ndarray, chart_name: str, floor: float) -> tuple[float, float, float, float, float, float]:
+    """(centre, sigma, ucl, lcl, warn_upper, warn_lower) from the limit values."""
+    centre = float(values.mean())
+    mean_moving_range = float(np.abs(np.diff(values)).mean()) if len(values) > 1 else 0.0
+    sigma = math.sqrt(centre) if chart_name == "c-chart" else mean_moving_range / _D2
+    return (
+        centre,
+        sigma,
+        centre + 3 * sigma,
+        max(centre - 3 * sigma, floor),
+        centre + 2 * sigma,
+        max(centre - 2 * sigma, floor),
+    )
+
+
+def _phases(
+    series: np.ndarray, months: list[str], chart_name: str, n_limit: int, floor: float
+) -> list[tuple[int, int, str, int]]:
+    """Where the process shifted: (first index, end of its limit window, why, index where confirmed)."""
+    phases = [(0, n_limit, "baseline", -1)]
+    start, limit_end = 0, n_limit
+    centre = _limits(series[start:limit_end], chart_name, floor)[0]
+    i = limit_end + _RUN_LENGTH - 1
+    while i < len(series):
+        run = series[i - _RUN_LENGTH + 1 : i + 1]
+        side = "above" if np.all(run > centre) else "below" if np.all(run < centre) else None
+        if side is None:
+            i += 1
+            continue
+        start = i - _RUN_LENGTH + 1
+        limit_end = min(start + PHASE_LIMIT_MONTHS, len(series))
+        why = f"{_RUN_LENGTH} in a row {side} from {months[start]}, confirmed {months[i]}"
+        phases.append((start, limit_end, why, i))
+        centre = _limits(series[start:limit_end], chart_name, floor)[0]
+        i = max(limit_end, i + 1) + _RUN_LENGTH - 1
+    return phases
+
+
+def _deseasonalised(series: np.ndarray, months: list[str], n_limit: int) -> tuple[np.ndarray, dict[int, float], str]:
+    calendar = np.array([int(m[5:7]) for m in months])
+    base, base_months = series[:n_limit], calendar[:n_limit]
+    if n_limit < SEASON_MONTHS or any((base_months == k).sum() < 2 for k in range(1, 13)) or base.mean() <= 0:
+        return (
+            series,
+            {},
+            (
+                f"Not de-seasonalised: that needs {SEASON_MONTHS} limit months with every calendar month "
+                f"at least twice (have {n_limit})."
+            ),
+        )
+    overall = float(base.mean())
+    index = {k: float(base[base_months == k].mean()) / overall for k in range(1, 13)}
+    if any(v <= 0 for v in index.values()):
+        return series, {}, "Not de-seasonalised: a calendar month has no events in the limit months."
+    adjusted = series / np.array([index[k] for k in calendar])
+    return (
+        adjusted,
+        index,
+        (
+            f"De-seasonalised: each month divided by its seasonal index from the {n_limit} limit months (mean of the "
+            "calendar month / overall mean)."
+        ),
     )
 
 

@@ -102,19 +102,22 @@ def load_public_views(con: duckdb.DuckDBPyConnection) -> PublicViews:
     )
 
 
-def _high_risk_share(risk: Finding | None, fs: FindingSet) -> float | None:
-    """Share of cases assessed high risk: DASH mix for domestic abuse, high-risk ASB victims among victims."""
+def _high_risk_share(risk: Finding | None, fs: FindingSet) -> tuple[float | None, float | None]:
+    """Share of cases assessed high risk and the cases it is of: DASH mix for domestic abuse, high-risk ASB victims
+    among victims."""
     if risk is None:
-        return None
+        return None, None
     if risk.unit == "proportion":
-        return risk.value
+        return risk.value, risk.denominator
     shares = risk.extra.get("shares")
     if isinstance(shares, dict) and "high" in shares:
-        return float(shares["high"])
+        counts = risk.extra.get("counts")
+        total = sum(v for v in counts.values() if isinstance(v, int | float)) if isinstance(counts, dict) else None
+        return float(shares["high"]), (float(total) if total else risk.value)
     victims = fs.get("asb.repeat_victim_rate")
     if risk.id == "asb.high_risk_cases" and victims is not None and victims.denominator and risk.value is not None:
-        return risk.value / victims.denominator
-    return None
+        return risk.value / victims.denominator, victims.denominator
+    return None, None
 
 
 def _ids(*findings: Finding | None) -> list[str]:
@@ -126,8 +129,13 @@ def assemble_candidates(
     harm: HarmIndex,
     views: PublicViews,
     extra_candidates: list[dict[str, Any]] | None = None,
+    deduplicate: bool = True,
 ) -> list[CandidateEvidence]:
-    """One CandidateEvidence per candidate issue that has a volume finding in this run."""
+    """One CandidateEvidence per candidate issue that has a volume finding in this run.
+
+    With ``deduplicate`` (the default), a candidate nested in another (see :data:`OVERLAPS`) is taken out of the
+    wider one's volume and harm, so no crime is scored twice; otherwise the overlap is only named.
+    """
     population = fs.area.total_population()
     out: list[CandidateEvidence] = []
 
@@ -183,7 +191,7 @@ def assemble_candidates(
             return
         repeat = fs.get(repeat_id) if repeat_id else None
         risk = fs.get(risk_id) if risk_id else None
-        high_risk_share = _high_risk_share(risk, fs)
+        high_risk_share, high_risk_base = _high_risk_share(risk, fs)
         harm_type, floor, note = _TOPIC_HARM[key]
         weight = floor if floor is not None else harm.weight(harm_type)
         count = volume.value
@@ -203,6 +211,8 @@ def assemble_candidates(
                 harm_rate=per_1000(count_for_harm * weight) if weight is not None else None,
                 repeat_share=repeat.value if repeat is not None else None,
                 high_risk_share=high_risk_share,
+                repeat_base=repeat.denominator if repeat is not None else None,
+                high_risk_base=high_risk_base,
                 public_concern_share=concern(key),
                 finding_ids={
                     "count": _ids(volume),
@@ -241,35 +251,64 @@ def assemble_candidates(
                 },
             )
         )
-    return _with_overlaps(out, fs)
+    return _with_overlaps(out, fs, deduplicate)
 
 
-#: Candidates whose events are also counted in another candidate (shown beside the score, so harm is not read twice).
+#: Candidates whose events are also counted in a wider candidate: nested key -> (wider key, the finding that counts
+#: the nested events inside the wider one). Domestic-abuse crimes are police-recorded crimes, most of them violence;
+#: the sexual-violence series counts domestic-abuse incidents with a sexual offence.
 OVERLAPS = {
     "domestic_abuse": ("violence_and_sexual_offences", "da.crimes"),
-    "sexual_violence": ("violence_and_sexual_offences", "sv.partner.count"),
+    "sexual_violence": ("domestic_abuse", "sv.partner.count"),
 }
 
 
-def _with_overlaps(candidates: list[CandidateEvidence], fs: FindingSet) -> list[CandidateEvidence]:
-    """Name the overlap between nested candidates (domestic abuse and sexual violence sit largely inside police
-    'violence and sexual offences'): the board sees that their scores share the same harm, not two harms."""
+def _with_overlaps(candidates: list[CandidateEvidence], fs: FindingSet, deduplicate: bool) -> list[CandidateEvidence]:
+    """Score nested candidates once: the wider candidate's volume and harm are net of the events of the candidates
+    nested in it (violence and sexual offences without the domestic-abuse crimes; domestic abuse without the
+    sexual offences scored as sexual violence), so no crime adds to two totals. Its trend is still that of the
+    whole series (stated). With ``deduplicate`` off, the overlap is only named beside both scores."""
     from dataclasses import replace
 
     keys = {c.key: c for c in candidates}
     out = []
     for c in candidates:
-        notes = []
+        notes: list[str] = []
+        changes: dict[str, Any] = {}
         if c.key in OVERLAPS and OVERLAPS[c.key][0] in keys:
             wider, finding_id = OVERLAPS[c.key]
             part = fs.get(finding_id)
             amount = f" ({part.value:,.0f} in the period)" if part is not None and part.value is not None else ""
             notes.append(
-                f"overlaps {keys[wider].label}: its police-recorded crimes{amount} are also counted there, so the two "
-                "scores share harm and should not be added"
+                f"nested in {keys[wider].label}: its events{amount} are taken out of that score, so each is scored once"
+                if deduplicate
+                else f"overlaps {keys[wider].label}: its events{amount} are also counted there, so the two scores "
+                "share harm and should not be added"
             )
-        nested = [keys[k].label for k in keys if k in OVERLAPS and OVERLAPS[k][0] == c.key]
+        nested = [(keys[k].label, fs.get(OVERLAPS[k][1])) for k in keys if k in OVERLAPS and OVERLAPS[k][0] == c.key]
         if nested:
-            notes.append(f"contains much of {', '.join(nested)}: the scores share harm and should not be added")
-        out.append(replace(c, overrides=[*c.overrides, *notes]) if notes else c)
+            taken = sum(f.value for _, f in nested if f is not None and f.value is not None)
+            names = ", ".join(label for label, _ in nested)
+            if deduplicate and taken and c.count:
+                volume = max(0.0, c.count - taken) / c.count
+                # domestic abuse's harm is counted on its crimes, not its incidents
+                harm_count = c.count
+                if c.key == "domestic_abuse":
+                    crimes = fs.get("da.crimes")
+                    harm_count = crimes.value if crimes is not None and crimes.value else c.count
+                harm = max(0.0, harm_count - taken) / harm_count
+                changes = {
+                    "count": c.count * volume,
+                    "rate": c.rate * volume if c.rate is not None else None,
+                    "harm_rate": c.harm_rate * harm if c.harm_rate is not None else None,
+                }
+                notes.append(
+                    f"scored net of {names}: {taken:,.0f} of its {c.count:,.0f} events are taken out of its volume and "
+                    "harm (they are scored there), so no crime counts twice; its trend is that of the whole series"
+                )
+            else:
+                notes.append(f"contains much of {names}: the scores share harm and should not be added")
+        if notes or changes:
+            c = replace(c, overrides=[*c.overrides, *notes], **changes)
+        out.append(c)
     return out

@@ -65,6 +65,8 @@ class CandidateEvidence:
         finding_ids: The findings behind each field, keyed by field name (``{"rate": ["crime.asb.count"]}``);
             a plain list means the same findings lie behind every field.
         overrides: Flags to show beside the score ("statutory duty", ...).
+        repeat_base: Victims the repeat share is of (its denominator), when known.
+        high_risk_base: Cases the high-risk share is of, when known.
     """
 
     key: str
@@ -79,6 +81,10 @@ class CandidateEvidence:
     public_concern_share: float | None = None
     finding_ids: dict[str, list[str]] | list[str] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
+    #: The people (victims, cases) each share is of, so the sensitivity analysis can redraw the share within its
+    #: sampling uncertainty; None keeps the share as measured.
+    repeat_base: float | None = None
+    high_risk_base: float | None = None
 
     def ids_for(self, *fields: str) -> list[str]:
         """Return the finding ids behind the given fields, without repeats, in order."""
@@ -99,7 +105,10 @@ def resample_evidence(candidates: Sequence[CandidateEvidence], rng: Any) -> list
     * A trend verdict is redrawn as a replicate of its test would come out: ``log RR*`` from a normal around the
       estimate with the standard error implied by its 95% interval, called significant when it clears the
       multiplicity-adjusted critical value the finding was judged at.
-    * Shares (repeat victims, high risk, public concern) and judgements are kept as measured.
+    * A repeat-victim or high-risk share with a known base ``n`` is redrawn from its Jeffreys posterior,
+      Beta(x + 1/2, n - x + 1/2) with ``x = share x n``: a share of 29% of 35 victims crosses a 30% threshold in
+      about half the draws, one of 29% of 3,500 almost never.
+    * Public concern (a survey share, its respondents not carried here) and judgements are kept as measured.
     """
 
     from scipy import stats as st
@@ -116,6 +125,11 @@ def resample_evidence(candidates: Sequence[CandidateEvidence], rng: Any) -> list
                 harm_rate=c.harm_rate * factor if c.harm_rate is not None else None,
                 count=count * factor,
             )
+        for name, base in (("repeat_share", c.repeat_base), ("high_risk_share", c.high_risk_base)):
+            share = getattr(c, name)
+            if share is not None and base is not None and base >= 1:
+                x = min(max(share * base, 0.0), base)
+                changes[name] = float(rng.beta(x + 0.5, base - x + 0.5))
         ch = c.change
         if ch is not None and ch.rate_ratio and ch.ci_low and ch.ci_high and ch.p_value is not None:
             se = (math.log(ch.ci_high) - math.log(ch.ci_low)) / (2 * st.norm.ppf(0.5 + ch.ci_level / 2))

@@ -109,7 +109,8 @@ def prioritise(
     views = load_public_views(con)
     extra = config.extra.get("candidates")
     extra_list = [c for c in extra if isinstance(c, dict)] if isinstance(extra, list) else []
-    candidates = assemble_candidates(fs, harm, views, extra_list)
+    dedup = bool(config.get("definitions.deduplicate_nested_candidates"))
+    candidates = assemble_candidates(fs, harm, views, extra_list, dedup)
     red = _still_red(con, candidates)
     candidates = [
         replace(
@@ -128,7 +129,7 @@ def prioritise(
     alternatives = {harm_name: inputs}
     for other in HARM_INDICES:
         if other != harm_name:
-            alt = assemble_candidates(fs, get_harm_index(other), views, extra_list)
+            alt = assemble_candidates(fs, get_harm_index(other), views, extra_list, dedup)
             alt = [replace(a, overrides=c.overrides) for a, c in zip(alt, candidates, strict=True)]
             alternatives[other] = build_inputs(matrix, alt, judgements)
     # the evidence varies within its uncertainty as well as the weights (see resample_evidence)
@@ -141,7 +142,7 @@ def prioritise(
             else [
                 replace(a, overrides=c.overrides)
                 for a, c in zip(
-                    assemble_candidates(fs, get_harm_index(name), views, extra_list), candidates, strict=True
+                    assemble_candidates(fs, get_harm_index(name), views, extra_list, dedup), candidates, strict=True
                 )
             ]
         )

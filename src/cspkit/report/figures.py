@@ -19,6 +19,9 @@ def finding_chart(finding: Finding, *, y_label: str = "Per month") -> ChartImage
     months = [m for m, _ in finding.series]
     values = [v for _, v in finding.series]
     cc = finding.extra.get("control_chart") or {}
+    if cc.get("seasonal_index") and len(cc.get("adjusted_values") or []) == len(values):
+        values = list(cc["adjusted_values"])  # limits of a de-seasonalised chart are on the adjusted values
+        y_label += " (seasonally adjusted)"
     fc = finding.extra.get("forecast")
     forecast = (
         Forecast(fc["months"], fc["mean"], fc["lower_80"], fc["upper_80"], fc["lower_95"], fc["upper_95"])
@@ -29,9 +32,10 @@ def finding_chart(finding: Finding, *, y_label: str = "Per month") -> ChartImage
     return series_chart(
         months,
         values,
-        centre=cc.get("centre"),
-        ucl=cc.get("ucl"),
-        lcl=cc.get("lcl"),
+        # a re-baselined chart has limits month by month (one level per phase)
+        centre=cc.get("centre_by_month") or cc.get("centre"),
+        ucl=cc.get("ucl_by_month") or cc.get("ucl"),
+        lcl=cc.get("lcl_by_month") or cc.get("lcl"),
         signals=signals,
         forecast=forecast,
         title=finding.title,

@@ -21,7 +21,7 @@ from cspkit.errors import ConfigError
 from cspkit.findings.area import area_lsoas_sql
 from cspkit.findings.builders import data_missing_finding, level_finding, monthly_counts, ward_count_series
 from cspkit.findings.engine import TopicInput
-from cspkit.findings.hotspots import concentration, emerging_hotspots
+from cspkit.findings.hotspots import concentration, emerging_hotspots, hotspot_overdispersion
 from cspkit.findings.indicators import CountSeries, build_count_findings, slug
 from cspkit.findings.model import Finding
 from cspkit.findings.wording import format_number
@@ -610,7 +610,11 @@ def _places(inp: TopicInput, sources: list[str]) -> Finding:
     for lsoa, cur, before in lsoa_rows:
         current[lsoa], baseline[lsoa] = float(cur), float(before)
     conc = concentration(current)
-    emerging = emerging_hotspots(current, baseline, exposure_ratio=float(len(ctx.comparison.baseline_months) or 1))
+    # the baseline is the total of the k comparison periods: the current period's exposure is 1/k of it
+    rho = hotspot_overdispersion(current, baseline)
+    emerging = emerging_hotspots(
+        current, baseline, exposure_ratio=1.0 / (len(ctx.comparison.baseline_months) or 1), overdispersion=rho
+    )
     top_lsoas = sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     top_wards = sorted(((w, int(n)) for w, n in ward_rows), key=lambda kv: (-kv[1], kv[0]))[:10]
     parts = []
@@ -633,7 +637,8 @@ def _places(inp: TopicInput, sources: list[str]) -> Finding:
         value=conc.share_of_incidents,
         unit="proportion",
         definition="Combined partner ASB incidents placed by LSOA: share in the top 10% of LSOAs; the LSOAs and wards "
-        "with most incidents; emerging hotspots by the exact Poisson test against the comparison period, "
+        "with most incidents; emerging hotspots by an exact test against the comparison period that allows for LSOA "
+        f"counts drifting more than Poisson (beta-binomial, rho = {rho:.3f} estimated across the LSOAs), "
         "Benjamini-Hochberg adjusted across LSOAs.",
         sentence=" ".join(parts) or f"No partner-recorded ASB could be placed in an LSOA in {ctx.period_label}.",
         sources=sources,
@@ -647,6 +652,7 @@ def _places(inp: TopicInput, sources: list[str]) -> Finding:
             ],
             "top_wards": [{"ward": w, "ward_name": area.ward_names.get(w, w), "count": n} for w, n in top_wards],
             "emerging": [e.to_dict() for e in emerging],
+            "emerging_overdispersion": rho,
             "lsoa_counts": current,
         },
     )

@@ -13,13 +13,16 @@ def _reoffending_chapter(b: Builder) -> Section | None:
     findings = b.findings_of("reoffending.")
     if not findings:
         return None
+    # The regression-to-the-mean caveat is stated here once for the whole chapter (the sentences do not repeat it).
     caution = Callout(
         "caution",
         "Regression to the mean",
         "People join an offender-management programme when their offending is at a peak, so some fall in their "
-        "offending would happen anyway. Read before/after falls as an upper bound of the programme's effect. "
-        "Members who joined or left during the period were on the programme for only part of it, so they had less "
-        "time to offend than in the 12-month baseline: a fall in the same-period measures partly reflects that.",
+        "offending would happen anyway (regression to the mean): read falls after joining as an upper bound of the "
+        "programme's effect. Members who joined or left during the period were on the programme for only part of "
+        "it, so the same-period measures set part of a year against a full 12-month baseline; offences per "
+        "member-year on equal windows before and after joining do not, and proven reoffending against "
+        "OGRS-predicted compares members with what people like them usually do.",
     )
     if b.inp.public:
         b.hidden |= _secondary(b, findings)
@@ -46,6 +49,7 @@ def _reoffending_chapter(b: Builder) -> Section | None:
             *b.narrative("reoffending", sentences(b, _key_reoffending(main))),
             caution,
             _measures_table(b, main, "Reoffending measures: all cohorts", "reoffending-table"),
+            *_flow_table(b, main),
         ],
         subsections,
         xlsx_sheet="Reoffending",
@@ -53,7 +57,14 @@ def _reoffending_chapter(b: Builder) -> Section | None:
 
 
 #: The reoffending measures told in words; the others are in the chapter's table.
-_KEY_REOFFENDING = ("reoffences_per_reoffender", "binary_rate", "before_after_change", "followup.binary_rate")
+_KEY_REOFFENDING = (
+    "offences_per_member_year",
+    "reoffences_per_reoffender",
+    "binary_rate",
+    "before_after_change",
+    "followup.binary_rate",
+    "followup.actual_vs_ogrs",
+)
 
 
 def _key_reoffending(findings: list[Finding]) -> list[Finding]:
@@ -135,6 +146,41 @@ def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str)
         id=id_,
         provenance=prov(findings),
     )
+
+
+def _flow_table(b: Builder, findings: list[Finding]) -> list[Table]:
+    """Entries, exits and members on the programme per quarter (restricted edition only: quarterly counts are small
+    and are not suppressed here)."""
+    flow = next((f for f in findings if f.id == "reoffending.cohort_flow"), None)
+    if flow is None or b.inp.public:
+        return []
+    rows = [
+        {
+            "quarter": r["label"],
+            "entered": r["entered"],
+            "exited": r["exited"],
+            "active": r["active_at_end"],
+            "median": ""
+            if r["median_days_on_programme_of_leavers"] is None
+            else f"{r['median_days_on_programme_of_leavers'] / 30.44:.1f}",
+        }
+        for r in flow.extra.get("quarters", [])
+    ]
+    return [
+        Table(
+            [
+                Column("quarter", "Quarter"),
+                Column("entered", "Joined"),
+                Column("exited", "Left"),
+                Column("active", "On the programme at the end"),
+                Column("median", "Median months on the programme of those who left"),
+            ],
+            rows,
+            caption="Cohort flow by quarter: all cohorts",
+            id="reoffending-flow-table",
+            provenance=prov([flow], flow.definition),
+        )
+    ]
 
 
 def build(b: Builder) -> list[Section]:

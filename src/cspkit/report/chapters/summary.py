@@ -24,7 +24,7 @@ from cspkit.report.builder import (
     three_figures,
     tile,
 )
-from cspkit.report.model import Column, Paragraph, Provenance, Section, Table, Tiles
+from cspkit.report.model import Column, Paragraph, Provenance, Section, Table, Tile, Tiles
 
 #: Most priorities the summary puts to the board; the others of the top band are named and left to appendix C.
 MAX_PRIORITIES = 5
@@ -139,18 +139,27 @@ def _people_paragraph(b: Builder) -> Paragraph | None:
 
 def _reoffending_paragraph(b: Builder) -> Paragraph | None:
     fs = b.fs
-    iom = fs.get("reoffending.iom.binary_rate") or fs.get("reoffending.binary_rate")
+    iom = _reoffending_measure(b)
     treatment = fs.get("substance.in_treatment")
     completion = fs.get("substance.completion_rate")
     alcohol = fs.get("substance.alcohol.new_presentations")
     parts: list[str] = []
     if iom is not None and iom.value is not None and not b.withheld(iom):
         who = "the IOM cohort" if ".iom." in iom.id else "the offender-management cohorts"
-        parts.append(
-            f"Of {who}, {percent_with_base(iom)} reoffended in the period"
-            + (f", against {iom.baseline:.0%} the year before" if iom.baseline is not None else "")
-            + "; members joined at a peak of offending, so part of any fall would have happened anyway."
-        )
+        if iom.id.endswith("offences_per_member_year"):
+            years = float(iom.denominator or 0)
+            parts.append(
+                f"Members of {who} committed {iom.value:.2f} offences per member-year on the programme "
+                f"({iom.numerator:,.0f} in {years:,.1f} member-years), against {iom.baseline:.2f} in the same length "
+                f"of time before they joined: {_plain_verdict(iom)}. People join at a peak of offending (see the "
+                "caution in the reoffending chapter)."
+            )
+        else:
+            parts.append(
+                f"Of {who}, {percent_with_base(iom)} reoffended in the period"
+                + (f", against {iom.baseline:.0%} the year before" if iom.baseline is not None else "")
+                + " (see the caution in the reoffending chapter)."
+            )
     if treatment is not None and treatment.value is not None and not b.withheld(treatment):
         text = f"{_n(treatment.value)} adults were in drug or alcohol treatment"
         if completion is not None and completion.value is not None and not b.withheld(completion):
@@ -167,6 +176,43 @@ def _reoffending_paragraph(b: Builder) -> Paragraph | None:
             )
         parts.append(text)
     return _para(" ".join(parts), [iom, treatment, completion, alcohol]) if parts else None
+
+
+def _reoffending_measure(b: Builder) -> Finding | None:
+    """The cohort measure the summary reads: offences per member-year on equal windows before and after entry
+    (not biased by part-year membership), the IOM cohort's first; the same-period binary rate only without it."""
+    fs = b.fs
+    for fid in (
+        "reoffending.iom.offences_per_member_year",
+        "reoffending.offences_per_member_year",
+        "reoffending.iom.binary_rate",
+        "reoffending.binary_rate",
+    ):
+        f = fs.get(fid)
+        if f is not None and f.value is not None:
+            return f
+    return None
+
+
+def _plain_verdict(f: Finding) -> str:
+    """The verdict without "better"/"worse": a fall after joining is partly regression to the mean."""
+    c = f.change
+    if c is None or c.p_value is None:
+        return "not tested"
+    if not c.significant:
+        return "not a statistically significant change"
+    return f"a statistically significant {'fall' if c.direction == 'down' else 'rise'}"
+
+
+def _member_year_tile(f: Finding, label: str, b: Builder) -> Tile:
+    """The tile of offences per member-year: two decimals (the shared tile rounds to whole numbers)."""
+    b.used_ids.add(f.id)
+    if b.withheld(f) or (b.inp.public and (f.numerator or 0) < b.inp.suppress_below):
+        return Tile(label, "not published", "too small to publish", "neutral")
+    detail = f"{f.numerator:,.0f} offences in {float(f.denominator or 0):,.1f} member-years"
+    if f.baseline is not None:
+        detail += f"; {_plain_verdict(f)}; {f.baseline:.2f} before joining"
+    return Tile(label, f"{f.value:.2f}", detail + "; read with the cautions in the chapter", "neutral")
 
 
 def _outlook_paragraph(b: Builder, recommended: set[str]) -> Paragraph | None:
@@ -408,7 +454,7 @@ def _executive_summary(b: Builder) -> Section:
     fs = b.fs
     pr = b.inp.priorities
     recommended = set(pr.recommended()) if pr is not None else set()
-    iom = fs.get("reoffending.iom.binary_rate")
+    reoffending = _reoffending_measure(b)
     tiles_used = [
         (fs.get("crime.all.count"), "All crime (police)"),
         (fs.get("asb.count"), "ASB (police, data.police.uk)"),
@@ -417,9 +463,11 @@ def _executive_summary(b: Builder) -> Section:
         (fs.get("asb.repeat_victims"), "Repeat ASB victims (police and council)"),
     ]
     tiles = [tile(f, label, b) for f, label in tiles_used]
-    reoffending_label = "IOM cohort reoffending (probation)" if iom is not None else "Reoffending, all cohorts"
-    reoffending = iom or fs.get("reoffending.binary_rate")
-    tiles.append(cautious(tile(reoffending, reoffending_label, b, proportion=True)))
+    who = "IOM cohort" if reoffending is not None and ".iom." in reoffending.id else "All offender cohorts"
+    if reoffending is not None and reoffending.id.endswith("offences_per_member_year"):
+        tiles.append(_member_year_tile(reoffending, f"{who}: offences per member-year (probation)", b))
+    else:
+        tiles.append(cautious(tile(reoffending, f"{who} reoffending (probation)", b, proportion=True)))
     tile_findings = [f for f, _ in tiles_used if f is not None] + ([reoffending] if reoffending else [])
     generated = [
         _crime_paragraph(b),

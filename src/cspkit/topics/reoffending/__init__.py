@@ -9,16 +9,20 @@ Finding ids (a contract read by the report and scoring). The unsuffixed ids ``re
 ``reoffending.offences``                            offences by cohort members by offence date (count, tested)
 ``reoffending.cohort_size``                         members on the programme at any time in P; entries, exits,
                                                     monthly active members as the series
+``reoffending.cohort_flow``                         spells started in P (tested against the baseline); entries,
+                                                    exits and members on the programme per quarter, time on programme
 ``reoffending.needs``                               share of members with an accommodation need; all needs in extra
 ``reoffending.binary_rate``                         same people, same period: members with an offence in P while
                                                     on the programme / members
 ``reoffending.reoffences_per_offender``             those offences / members
 ``reoffending.reoffences_per_reoffender``           those offences / members with at least one; baseline: the same
                                                     members' offences in the equal period before P / those with one
-``reoffending.followup.binary_rate``                MoJ-style follow-up of members who joined in P
+``reoffending.followup.binary_rate``                MoJ-style follow-up of the latest whole cohort
 ``reoffending.followup.frequency``                  offences per 100 members followed up
 ``reoffending.followup.reoffences_per_reoffender``  offences / reoffenders in the follow-up
 ``reoffending.followup.incomplete``                 members who joined in P whose window is not yet in the data
+``reoffending.followup.actual_vs_ogrs``             members with a proven reoffence within the OGRS horizon against
+                                                    the mean OGRS-predicted probability (exact Poisson-binomial)
 ``reoffending.before_after_change``                 offences in the 12 months before vs after joining (paired)
 ``reoffending.by_need.<need>``                      binary rate with vs without the need (accommodation, drugs,
                                                     alcohol when present)
@@ -34,10 +38,13 @@ Rules, in the words the definitions print:
 * The loaded offences data cover the whole months from the month of the first offence to the month of the last.
 * Follow-up (MoJ proven reoffending, adapted): offences with ``entry <= offence_date < entry + F months``; when the
   offences file has outcome dates, an offence counts only with an ``outcome_date`` before ``entry + F + W months``
-  (an offence without an outcome date has no outcome yet and is not counted, but is reported); when no offence
-  has an outcome date, offences count by offence date alone. A member is followed up only when the window (with
-  the waiting period when outcome dates are used) ends inside the loaded data; the others are counted as
-  incomplete.
+  and an outcome that proves it (not one of ``definitions.reoffending_not_proven_outcomes``, e.g. no further
+  action); an offence without an outcome date has no outcome yet and is not counted, but is reported. When no
+  offence has an outcome date, offences count by offence date alone. The cohort is whole: the members who joined in
+  the latest period of P's length, ending no later than P, in which every entrant's window (with the waiting period
+  when outcome dates are used) ends inside the loaded data; the baseline is the equal period before it. Inside
+  either cohort a member whose window is not wholly inside the loaded offences is excluded and counted; P's
+  entrants not yet followed up are counted in ``followup.incomplete``.
 * Before/after: the members who joined in the latest period of P's length, ending no later than P, whose 12 months
   after joining are inside the loaded data (P itself when it is old enough; otherwise the equal period(s) before
   it). Members whose 12 months before joining start before the loaded data are excluded and counted.
@@ -64,7 +71,9 @@ from cspkit.topics.reoffending.cohort import (
     add_cohort_size,
 )
 from cspkit.topics.reoffending.exposure import add_exposure_adjusted
+from cspkit.topics.reoffending.flow import add_cohort_flow
 from cspkit.topics.reoffending.needs import add_by_need, add_needs
+from cspkit.topics.reoffending.predicted import add_actual_against_predicted
 from cspkit.topics.reoffending.proven import add_followup
 from cspkit.topics.reoffending.quality import _quality, _quality_findings
 from cspkit.topics.reoffending.same_period import add_same_period, same_period_data
@@ -98,12 +107,14 @@ def _build_group(group: _Group) -> None:
     """Every measure of one cohort group, in the order the findings are reported."""
     same = same_period_data(group.con, group.s, group.cohorts)
     add_cohort_size(group, same)
+    add_cohort_flow(group)
     add_needs(group, same)
     if group.s.data_last is None:
         return
     add_same_period(group, same)
     add_by_need(group, same)
     add_followup(group)
+    add_actual_against_predicted(group)
     add_before_after(group)
     add_exposure_adjusted(group)
 

@@ -127,8 +127,6 @@ def add_before_after(g: _Group) -> None:
             f"months before ({_num(extra['mean_after'])} against {_num(extra['mean_before'])} per member; "
             f"{offenders_after:,} against {offenders_before:,} offended): {verdict}."
             + (f" {_n(excluded, 'member')} left out: a window is not inside the loaded data." if excluded else "")
-            + " "
-            + _REGRESSION_CAUTION
             + caution
         )
 

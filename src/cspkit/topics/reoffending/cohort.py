@@ -16,6 +16,7 @@ from cspkit.findings.engine import TopicInput
 from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Period, month_add, month_label, month_range
 from cspkit.findings.stats import (
+    TestedChange,
     adjust_changes,
     change_between,
     paired_counts_test,
@@ -27,6 +28,8 @@ TOPIC = "reoffending"
 #: Needs broken down in ``reoffending.by_need.<need>`` when members with and without them are present.
 BY_NEED = ("accommodation", "drugs", "alcohol")
 
+#: The regression-to-the-mean caveat, in the definitions of the measures it applies to. Sentences do not repeat it:
+#: the report states it once, in the reoffending chapter's caution.
 _REGRESSION_CAUTION = (
     "People usually join a programme at a peak of their offending, so some fall is expected anyway "
     "(regression to the mean); a fall is not by itself evidence that the programme works."
@@ -124,6 +127,8 @@ class _Setup:
     baseline: Period
     followup_months: int
     waiting_months: int
+    horizon_months: int
+    not_proven_outcomes: tuple[str, ...]
     min_cohort: int
     data_first: date | None
     data_last: date | None
@@ -167,6 +172,8 @@ def _setup(inp: TopicInput) -> _Setup:
         baseline=period.previous(),
         followup_months=int(inp.config.get("definitions.reoffending_followup_months")),
         waiting_months=int(inp.config.get("definitions.reoffending_waiting_months")),
+        horizon_months=int(inp.config.get("definitions.ogrs_horizon_months")),
+        not_proven_outcomes=tuple(str(v) for v in inp.config.get("definitions.reoffending_not_proven_outcomes")),
         min_cohort=int(inp.config.get("disclosure.min_cohort_for_rates")),
         data_first=_first_day(_month_of(first)) if first else None,
         data_last=_last_day(_month_of(last)) if last else None,
@@ -181,11 +188,12 @@ def _setup(inp: TopicInput) -> _Setup:
 
 _BASE = """
 spells AS (
-    SELECT offender_key, entry_date, exit_date, needs FROM offenders
+    SELECT offender_key, entry_date, exit_date, needs, ogrs_score FROM offenders
     WHERE offender_key IS NOT NULL AND entry_date IS NOT NULL AND list_contains($cohorts, cohort)
 ),
 offs AS (
-    SELECT row_number() OVER () AS oid, offender_key, offence_date, outcome_date FROM offences
+    SELECT row_number() OVER () AS oid, offender_key, offence_date, outcome_date,
+        lower(trim(coalesce(outcome, ''))) AS outcome FROM offences
     WHERE offender_key IS NOT NULL AND offence_date IS NOT NULL
 )"""
 
@@ -249,7 +257,7 @@ class _Draft:
     """A finding waiting for its change to be judged with the rest of its family."""
 
     kwargs: dict[str, Any]
-    change: Change | None
+    change: Change | TestedChange | None
     sentence: Any  # Callable[[Change | None], str]
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -280,7 +288,7 @@ class _Group:
         definition: str,
         sentence: Any,
         *,
-        change: Change | None = None,
+        change: Change | TestedChange | None = None,
         baseline: float | None = None,
         comparison: Period | None = None,
         period: Period | None = None,

@@ -147,8 +147,7 @@ def add_same_period(g: _Group, same: dict[str, Any]) -> None:
             f"Of the {where}, {_pct(binary)} offended while on the programme ({r:,} of {n:,}) against "
             f"{_pct(binary_base)} of the same people in {s.baseline.label} ({rb:,}, any offence): "
             + _verdict(c, "fall", "rise")
-            + ". "
-            + _REGRESSION_CAUTION
+            + "."
             + caution
         ),
         change=mcnemar,
@@ -200,9 +199,7 @@ def add_same_period(g: _Group, same: dict[str, Any]) -> None:
             f"on the programme in {s.period.label} ({_n(o, 'offence')} by {r:,} of the {n:,} members, a binary "
             f"rate of {_pct(binary)}), against {_num(per_reoffender_base)} in {s.baseline.label} "
             f"({_n(ob, 'offence')} by "
-            f"{rb:,} of the same {n:,}, {_pct(binary_base)}). This figure is not tested for significance. "
-            + _REGRESSION_CAUTION
-            + caution
+            f"{rb:,} of the same {n:,}, {_pct(binary_base)}). This figure is not tested for significance." + caution
         ),
         change=_untested(
             per_reoffender,
