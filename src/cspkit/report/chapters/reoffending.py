@@ -134,6 +134,18 @@ def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str)
                 "verdict": "" if suppressed(f) or f.change is None else b.verdict(f),
             }
         )
+    note = ""
+    if b.inp.public:
+        # a table that is mostly "not published" tells a board nothing: such rows are counted, not printed
+        kept = [
+            r for r in rows if r["value"] not in ("not published", "") or r["baseline"] not in ("not published", "")
+        ]
+        if len(kept) < len(rows):
+            note = (
+                f"{len(rows) - len(kept)} more measures are not published: they rest on small numbers, or with the "
+                "other cohort's figures would give a small number away."
+            )
+        rows = kept
     return Table(
         [
             Column("measure", "Measure"),
@@ -143,6 +155,7 @@ def _measures_table(b: Builder, findings: list[Finding], caption: str, id_: str)
         ],
         rows,
         caption=caption,
+        note=note,
         id=id_,
         provenance=prov(findings),
     )
