@@ -17,7 +17,7 @@ import pytest
 from cspkit.findings.engine import FindingSet
 from cspkit.findings.model import Finding
 from cspkit.report.assess import AssessResult
-from cspkit.report.builder import AssessmentInputs, Builder
+from cspkit.report.builder import AssessmentInputs, Builder, three_figures
 from cspkit.report.model import Callout, Column, Document, Figure, Paragraph, Table
 from tests.report.attacker import THRESHOLD, Problem, reading
 from tests.report.demo_assessment import demo_assessment
@@ -364,3 +364,23 @@ def test_published_rows_keep_their_verdict(public: AssessResult) -> None:
             printed = [r for r in table.rows if isinstance(r["value"], int | float)]
             assert printed and all(r["verdict"] not in ("", "–") for r in printed)
             assert all(r["verdict"] == "–" for r in table.rows if not isinstance(r["value"], int | float))
+
+
+def test_withheld_harm_is_the_harm_of_the_published_types(public: AssessResult) -> None:
+    """With a crime type withheld, the harm table and its sentence cover the published types only: the total is
+    their sum to three figures and the shares are of it. April 2023 withholds possession of weapons (2 in March)."""
+    harm = next(t for t in _tables(public.document) if t.id == "harm")
+    indicators = next(t for t in _tables(public.document) if t.id == "crime-indicators")
+    withheld = {r["indicator"] for r in indicators.rows if not isinstance(r["value"], int | float)}
+    sentence = next(
+        (t for t in _texts(public.document) if t.startswith("Harm-weighted crime of the crime types")), None
+    )
+    if public.findings.period.n_months == 1:
+        assert "Possession of weapons" in withheld and sentence is not None
+    if sentence is None:
+        return
+    assert not withheld & {r["crime_type"] for r in harm.rows}
+    total = sum(r["harm"] for r in harm.rows)
+    assert f"about {three_figures(total):,.0f} harm days" in sentence
+    assert sum(r["share"] for r in harm.rows) == pytest.approx(1.0)
+    assert all(name.lower() in sentence for name in withheld)

@@ -576,8 +576,12 @@ class Builder:
             provenance=prov([f], f"Counts by LSOA; outlined: {outline.lower()}. " + OS_BOUNDARIES),
         )
 
-    def ward_map(self, prefix: str, suffix: str, title: str) -> Figure | None:
-        """Rate per 1,000 residents by ward; wards with a significant rise (the wrong way) outlined."""
+    def ward_map(self, prefix: str, suffix: str, title: str, printed: Table | None = None) -> Figure | None:
+        """Rate per 1,000 residents by ward; wards with a significant rise (the wrong way) outlined.
+
+        ``printed`` is the ward table the document prints beside the map (built here when not given): in the
+        public edition, every ward it does not print is hatched.
+        """
         bounds = self.inp.boundaries_ward
         if bounds is None:
             return None
@@ -601,7 +605,7 @@ class Builder:
         # and the legend's class limits would give its rate, and the rate times its population the count
         suppressed: list[str] = []
         if self.inp.public:
-            printed = self.ward_table(prefix, suffix, "", "")
+            printed = printed or self.ward_table(prefix, suffix, "", "")
             suppressed = [
                 str(r["code"])
                 for r in (printed.rows if printed is not None else [])
@@ -712,7 +716,7 @@ def where_blocks(b: Builder, prefix: str, suffix: str, what: str, table_id: str,
             Paragraph(f"{what} by ward is not published for this period: the counts are too small to publish.")
         )
     else:
-        blocks.append(b.ward_map(prefix, suffix, f"{what} per 1,000 residents by ward"))
+        blocks.append(b.ward_map(prefix, suffix, f"{what} per 1,000 residents by ward", table))
         blocks.append(table)
     return [block for block in blocks if block is not None]
 

@@ -155,9 +155,7 @@ def _number(f: Finding, measure: str) -> int:
     return max(round(value), 0) if isinstance(value, int | float) and value == value else 0
 
 
-def _suppress_linked(
-    table: LinkedTable, by_id: dict[str, Finding], ledger: DisclosureLedger, unprinted: set[str]
-) -> set[str]:
+def _suppress_linked(table: LinkedTable, by_id: dict[str, Finding], ledger: DisclosureLedger) -> set[str]:
     """The findings of one linked table to hide, given those hidden already and those never printed (hidden from
     the reader anyway, so they protect the others for free)."""
     rows = sorted({r for r, _ in table.cells}, key=lambda r: (r == table.total_row, r))
@@ -168,7 +166,7 @@ def _suppress_linked(
         forced = pd.DataFrame(False, index=rows, columns=cols)
         for (r, c), fid in table.cells.items():
             counts.loc[r, c] = _number(by_id[fid], measure)
-            forced.loc[r, c] = ledger.is_hidden(fid) or fid in unprinted
+            forced.loc[r, c] = ledger.is_hidden(fid) or fid in ledger.unprinted
         result = suppress_table(
             counts,
             threshold=ledger.threshold,
@@ -177,7 +175,7 @@ def _suppress_linked(
             hidden=forced,
         )
         for (r, c), fid in table.cells.items():
-            if bool(result.suppressed.loc[r, c]) and not ledger.is_hidden(fid) and fid not in unprinted:
+            if bool(result.suppressed.loc[r, c]) and not ledger.is_hidden(fid) and fid not in ledger.unprinted:
                 newly.add(fid)
     return newly
 
@@ -219,7 +217,7 @@ def disclosure_ledger(
     while changed:  # a finding hidden in one table may open a line of another
         changed = False
         for table in tables:
-            for fid in sorted(_suppress_linked(table, by_id, ledger, ledger.unprinted)):
+            for fid in sorted(_suppress_linked(table, by_id, ledger)):
                 ledger.hidden[fid] = f"protects a figure in {table.name}"
                 changed = True
 

@@ -32,7 +32,7 @@ def _da_chapter(b: Builder) -> Section | None:
     if marac:
         sub.append(Section("da-marac", "MARAC", b.narrative("da-marac", [b.sentence(f) for f in marac])))
     ward = b.ward_table("da", ".incidents", "Domestic abuse incidents by ward", "da-wards")
-    wmap = b.ward_map("da", ".incidents", "Domestic abuse incidents per 1,000 residents by ward")
+    wmap = b.ward_map("da", ".incidents", "Domestic abuse incidents per 1,000 residents by ward", ward)
     if ward:
         sub.append(Section("da-wards", "Where domestic abuse is reported", [x for x in (wmap, ward) if x is not None]))
     return Section("domestic-abuse", "Domestic abuse", blocks, sub, xlsx_sheet="Domestic abuse")
