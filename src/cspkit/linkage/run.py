@@ -23,7 +23,7 @@ import pyarrow as pa
 from cspkit.errors import CspkitError
 from cspkit.linkage.context import merge_perpetrators_of_victims
 from cspkit.linkage.engine import LinkResult, run_splink
-from cspkit.linkage.model import DEFAULT_THRESHOLD
+from cspkit.linkage.model import DEFAULT_THRESHOLD, same_structure
 from cspkit.linkage.records import records_sql
 from cspkit.privacy.keys import key_fingerprint
 
@@ -166,6 +166,8 @@ def link_people(
         reason = f"the threshold changed from {float(stored_threshold):g} to {threshold:g}: ids renumbered"
     reuse = model_json is not None and not retrain and stored_fingerprint == fingerprint
     model = json.loads(model_json) if reuse and model_json else None
+    if model is not None and not same_structure(model):
+        model = None  # stored by an earlier cspkit with other comparison levels: retrained (ids are kept)
 
     result = run_splink(records, threshold=threshold, model=model, engine=engine, max_pairs=max_pairs, spark=spark)
 
