@@ -86,7 +86,10 @@ def generate_records(n_records: int, seed: int = 1) -> dict[str, list[Any]]:
     order = rng.permutation(len(surnames))
     picks = rng.choice(len(surnames), size=n_people, p=weights / weights.sum())
     person_surname = [surnames[order[i]] for i in picks]
-    dob_days = rng.integers(-25_000, 3_000, n_people)  # 1901..1978 + a little: adults
+    # Ages on 1 January 2023 as the partnership generator draws them (synth/generator.py: victims, perpetrators
+    # and offenders from 16 to 90, most about 30), not uniform over a lifetime: more strangers share a birth date.
+    age_days = (rng.triangular(16, 30, 90, n_people) * 365.25).astype(np.int64)
+    dob_days = (np.datetime64("2023-01-01") - np.datetime64("1970-01-01")).astype(np.int64) - age_days
     district = rng.integers(0, len(DISTRICTS), n_people)
     inward = rng.integers(0, 9 * 400, n_people)
     postcodes = [
@@ -192,7 +195,13 @@ def _clear_table(con: Any, n_records: int) -> None:
 
 
 def child_cspkit(args: dict[str, Any]) -> dict[str, Any]:
-    """Gate features under a key, then cspkit's Splink model (train, predict, cluster), scored against truth."""
+    """Gate features under a key, then cspkit's Splink model (train, predict, cluster), scored against truth.
+
+    As in cspkit, the clear records live only as long as the gate needs them: this process's DuckDB (clear
+    records, then keyed features) is closed before Splink starts, keeping only the person records Splink reads
+    and the truth needed to score them.
+    """
+    import duckdb
 
     from cspkit.linkage.engine import run_splink
     from cspkit.linkage.records import FEATURE_COLUMNS
@@ -216,24 +225,31 @@ def child_cspkit(args: dict[str, Any]) -> dict[str, Any]:
         f"unique_id AS record_key, NULL::VARCHAR AS ref_key, NULL::VARCHAR AS ref_scope, "
         f"DATE '2023-01-01' AS event_date, {features} FROM gated"
     ).to_arrow_table()
+    truth = con.sql(
+        "SELECT unique_id, person, coalesce(p_forename_token || p_surname_token || p_dob_token, unique_id) AS exact "
+        "FROM gated"
+    ).to_arrow_table()
+    con.close()  # the gate's database goes (its memory with it) before Splink starts
     gate_seconds = time.perf_counter() - t
+    records_bytes = records.nbytes
     t = time.perf_counter()
     result = run_splink(records, threshold=0.95, max_pairs=args["max_pairs"])
     link_seconds = time.perf_counter() - t
+    n_records = records.num_rows
+    del records
+    con = duckdb.connect()
+    con.register("_truth", truth)
     con.register("_clusters", result.clusters)
-    con.execute(
-        "CREATE TABLE scored AS SELECT g.unique_id, g.person, c.cluster_id, "
-        "coalesce(g.p_forename_token || g.p_surname_token || g.p_dob_token, g.unique_id) AS exact "
-        "FROM gated g JOIN _clusters c USING (unique_id)"
-    )
+    con.execute("CREATE TABLE scored AS SELECT * FROM _truth JOIN _clusters USING (unique_id)")
     scores = _pairwise(con, "scored", "cluster_id")
     exact = _pairwise(con, "scored", "exact")
     return {
-        "records": records.num_rows,
+        "records": n_records,
         "seconds": gate_seconds + link_seconds,
         "generate_seconds": round(generated, 2),
         "gate_seconds": round(gate_seconds, 2),
         "link_seconds": round(link_seconds, 2),
+        "person_records_bytes": records_bytes,
         "splink_steps": {k: round(v, 2) for k, v in result.seconds.items()},
         "pairs_scored": result.diagnostics.get("scored_pairs"),
         **scores,
@@ -241,75 +257,138 @@ def child_cspkit(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _clear_prepared_sql() -> str:
+    """SQL of the clear values Splink compares, named as cspkit's features so the same rules apply to both.
+
+    The same normalisation as the gate (name split, nickname table, date and postcode forms) and the same
+    derived columns for blocking (Soundex, date parts, the day/month swap, district), all in clear.
+    """
+    from cspkit.privacy.features import soundex_sql
+    from cspkit.privacy.nicknames import CANONICAL_FORENAME
+    from cspkit.privacy.pseudonymise import normalise_dob_sql, normalise_postcode_sql, split_name_sql
+
+    forename, surname = split_name_sql("name")
+    nicknames = ", ".join(f"'{form}': '{canonical}'" for form, canonical in sorted(CANONICAL_FORENAME.items()))
+    iso, compact = normalise_dob_sql("dob"), normalise_postcode_sql("postcode")
+    return f"""
+        WITH n AS (
+            SELECT unique_id, person, {forename} AS f, {surname} AS surname, {iso} AS d, {compact} AS pc
+            FROM clear_records
+        ), c AS (
+            SELECT unique_id, person, coalesce(MAP {{{nicknames}}}[f], f) AS forename_std, surname,
+                   CAST(d AS DATE) AS dob, left(d, 4) AS y, substr(d, 6, 2) AS m, substr(d, 9, 2) AS dd,
+                   left(pc, length(pc) - 3) || ' ' || right(pc, 3) AS postcode
+            FROM n
+        )
+        SELECT unique_id, person, forename_std, surname, dob, postcode,
+               {soundex_sql("forename_std")} AS forename_phonetic, {soundex_sql("surname")} AS surname_phonetic,
+               CASE WHEN dd <= '12' AND dd <> m THEN CAST(y || '-' || dd || '-' || m AS DATE) END AS dob_swap,
+               y || '-' || m AS dob_ym, m || '-' || dd AS dob_md, y || '/' || dd AS dob_yd,
+               split_part(postcode, ' ', 1) AS postcode_district,
+               NULL::VARCHAR AS ref_scope, NULL::VARCHAR AS ref_key
+        FROM c"""
+
+
+def _clear_settings() -> Any:
+    """Splink's own name, date-of-birth and postcode comparisons, cspkit's blocking rules and twins level."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    from cspkit.linkage.model import DEFAULT_THRESHOLD, PREDICTION_BLOCKING_RULES, TWIN_M_PROBABILITY
+
+    assert DEFAULT_THRESHOLD  # the clusters are cut at the same threshold (child_clear)
+    # Splink's NameComparison levels for the forename, with cspkit's twins level before "anything else" (the
+    # same modelling knowledge, so the comparison measures what pseudonymisation costs, not the twins rule).
+    twins = cll.CustomLevel(
+        "dob_l = dob_r OR dob_l = dob_swap_r OR dob_swap_l = dob_r", "different, same date of birth (twins)"
+    ).configure(m_probability=TWIN_M_PROBABILITY, fix_m_probability=True)
+    forename = cl.CustomComparison(
+        output_column_name="forename_std",
+        comparison_levels=[
+            cll.NullLevel("forename_std"),
+            cll.ExactMatchLevel("forename_std", term_frequency_adjustments=True),
+            cll.JaroWinklerLevel("forename_std", 0.92),
+            cll.JaroWinklerLevel("forename_std", 0.88),
+            cll.JaroWinklerLevel("forename_std", 0.7),
+            twins,
+            cll.ElseLevel(),
+        ],
+    )
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            forename,
+            cl.NameComparison("surname"),
+            cl.DateOfBirthComparison("dob", input_is_string=False),
+            cl.PostcodeComparison("postcode"),
+        ],
+        blocking_rules_to_generate_predictions=list(PREDICTION_BLOCKING_RULES),
+        retain_matching_columns=False,
+        em_convergence=0.0001,
+        max_iterations=25,
+    )
+
+
 def child_clear(args: dict[str, Any]) -> dict[str, Any]:
-    """Splink's own comparisons on the clear values (benchmark only, in memory), same blocking and training."""
+    """Splink's own comparisons on the clear values (benchmark only, in memory), same blocking and training.
+
+    The blocking rules, the prior's deterministic rules, the u sample and the EM sessions are cspkit's
+    (:mod:`cspkit.linkage.model`), applied to clear columns of the same names; the comparisons are Splink's
+    library ones (Jaro-Winkler names with term frequencies, date of birth by Levenshtein and date difference,
+    postcode unit/sector/district/area).
+    """
     import logging
     import tempfile
 
     import duckdb
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker
 
-    for name in ("splink",):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    from cspkit.linkage.model import DEFAULT_THRESHOLD, DETERMINISTIC_RULES, EM_BLOCKING_RULES
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
     con = duckdb.connect()  # the clear baseline may spill (synthetic data, a private folder removed on exit)
     spill = tempfile.TemporaryDirectory(prefix="cspkit-bench-")
-    con.execute(f"SET memory_limit = '6GB'; SET temp_directory = '{spill.name}'; SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '4GB'; SET temp_directory = '{spill.name}'; SET preserve_insertion_order = false")
     t0 = time.perf_counter()
     _clear_table(con, args["records"])
     generated = time.perf_counter() - t0
     t = time.perf_counter()
-    con.execute(
-        "CREATE TABLE prepared AS SELECT unique_id, person, "
-        "lower(CASE WHEN strpos(name, ',') > 0 THEN trim(split_part(name, ',', 2)) ELSE split_part(name, ' ', 1) END) "
-        "AS first_name, "
-        "lower(CASE WHEN strpos(name, ',') > 0 THEN split_part(name, ',', 1) ELSE split_part(name, ' ', 2) END) "
-        "AS surname, NULLIF(dob, '') AS dob, "
-        "CASE WHEN postcode = '' THEN NULL ELSE upper(left(replace(postcode, ' ', ''), "
-        "length(replace(postcode, ' ', '')) - 3) || ' ' || right(replace(postcode, ' ', ''), 3)) END AS postcode "
-        "FROM clear_records"
-    )
-    con.execute(
-        "ALTER TABLE prepared ADD COLUMN district VARCHAR; UPDATE prepared SET district = split_part(postcode, ' ', 1)"
-    )
-    con.execute("ALTER TABLE prepared ADD COLUMN sfn VARCHAR; UPDATE prepared SET sfn = left(first_name, 2)")
-    con.execute("ALTER TABLE prepared ADD COLUMN ssn VARCHAR; UPDATE prepared SET ssn = left(surname, 2)")
-    con.execute("ALTER TABLE prepared ADD COLUMN ym VARCHAR; UPDATE prepared SET ym = left(dob, 7)")
+    con.execute(f"CREATE TABLE prepared AS {_clear_prepared_sql()}")
+    con.execute("DROP TABLE clear_records")
+    steps: dict[str, float] = {"prepare": time.perf_counter() - t}
     db = DuckDBAPI(connection=con)
-    sdf = db.register("prepared")
-    settings = SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=[
-            cl.NameComparison("first_name"),
-            cl.NameComparison("surname"),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.PostcodeComparison("postcode"),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("dob", "district"),
-            block_on("dob", "ssn"),
-            block_on("dob", "sfn"),
-            block_on("sfn", "ssn", "ym"),
-            block_on("postcode", "sfn"),
-            block_on("first_name", "surname", "district"),
-        ],
-        retain_matching_columns=False,
-    )
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "surname", "dob")], recall=0.8
-    )
+    linker = Linker(db.register("prepared"), _clear_settings(), log_level=logging.ERROR)
+    s = time.perf_counter()
+    linker.training.estimate_probability_two_random_records_match(list(DETERMINISTIC_RULES), recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=args["max_pairs"], seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob", "district"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("sfn", "ssn"))
+    steps["u"] = time.perf_counter() - s
+    s = time.perf_counter()
+    for rule in EM_BLOCKING_RULES:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    steps["em"] = time.perf_counter() - s
+    s = time.perf_counter()
+    for column in ("forename_std", "surname"):
+        linker.table_management.compute_tf_table(column)
     predictions = linker.inference.predict(threshold_match_probability=0.5)
+    steps["predict"] = time.perf_counter() - s
+    s = time.perf_counter()
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=0.95
+        predictions, threshold_match_probability=DEFAULT_THRESHOLD
     )
+    steps["cluster"] = time.perf_counter() - s
     seconds = time.perf_counter() - t
+    scored_pairs = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0][0]
     con.execute(
         f"CREATE TABLE scored AS SELECT p.person, c.cluster_id FROM prepared p "
         f"JOIN {clusters.physical_name} c USING (unique_id)"
     )
     scores = _pairwise(con, "scored", "cluster_id")
-    return {"records": args["records"], "seconds": seconds, "generate_seconds": round(generated, 2), **scores}
+    return {
+        "records": args["records"],
+        "seconds": seconds,
+        "generate_seconds": round(generated, 2),
+        "splink_steps": {k: round(v, 2) for k, v in steps.items()},
+        "pairs_scored": int(scored_pairs),
+        **scores,
+    }

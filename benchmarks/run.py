@@ -638,6 +638,7 @@ def bench_linkage(opts: Options) -> BenchResult:
     cs = result.measurements["cspkit (keyed features)"]
     clear = result.measurements["Splink on clear text"]
     cs["ratio_to_clear_text"] = round(cs["seconds"] / clear["seconds"], 2) if clear["seconds"] else None
+    result.details["lines"] = _linkage_table(cs, clear)
     if "f1" not in cs:
         return result
     result.checks = [
@@ -647,6 +648,33 @@ def bench_linkage(opts: Options) -> BenchResult:
         Check("cspkit pairwise precision", cs["precision"], 0.98, True, ""),
     ]
     return result
+
+
+def _linkage_table(cs: dict[str, Any], clear: dict[str, Any]) -> list[str]:
+    """cspkit beside Splink on clear text and exact matching on full name and date of birth, one column each."""
+    exact = cs.get("exact_match", {})
+
+    def cell(m: dict[str, Any], key: str, fmt: str) -> str:
+        return format(m[key], fmt) if m.get(key) is not None else "-"
+
+    rows = [
+        ("wall time, s", cell(cs, "seconds", ".1f"), cell(clear, "seconds", ".1f"), "-"),
+        ("CPU time of the child, s", cell(cs, "cpu_seconds", ".1f"), cell(clear, "cpu_seconds", ".1f"), "-"),
+        (
+            "peak memory, MB",
+            f"{cs.get('peak_rss_bytes', 0) / 1e6:,.0f}",
+            f"{clear.get('peak_rss_bytes', 0) / 1e6:,.0f}",
+            "-",
+        ),
+        ("pairs at p >= 0.5", cell(cs, "pairs_scored", ","), cell(clear, "pairs_scored", ","), "-"),
+        *(
+            (f"pairwise {k}", cell(cs, k, ".4f"), cell(clear, k, ".4f"), cell(exact, k, ".4f"))
+            for k in ("precision", "recall", "f1")
+        ),
+    ]
+    lines = ["", f"  {'':28} {'cspkit (keyed)':>16} {'Splink, clear':>16} {'exact name+DOB':>16}"]
+    lines += [f"  {label:28} {a:>16} {b:>16} {c:>16}" for label, a, b, c in rows]
+    return lines
 
 
 def _linkage_child(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
