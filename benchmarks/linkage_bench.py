@@ -2,17 +2,18 @@
 
 The records are generated here in memory (vectorised numpy, seed 1), with the same kinds of noise as the
 project's synthetic partnership: typos, nicknames, swapped day and month, mistyped dates, missing dates and
-postcodes, moves, married surnames, twins and household members. Names come from larger lists than the
-partnership generator's (a district has a few thousand surnames, a million records need more), built from
-real forenames and surname stems and endings.
+postcodes, moves (40% of movers to another district), married surnames, twins and household members. Ages are
+drawn as the partnership generator draws them (16 to 90, most about 30) and postcode units are as dense as real
+ones (about 600 per district). Names come from larger lists than the partnership generator's (a district has a
+few thousand surnames, a million records need more), built from real forenames and surname stems and endings.
 
 Two child processes, measured apart (wall time and peak resident memory):
 
 - ``linkage_cspkit``: the gate's SQL derives the keyed features (:mod:`cspkit.privacy.features`) from the clear
   records in an in-memory DuckDB (as ingest would), then cspkit's Splink model trains, predicts and clusters;
-- ``linkage_clear``: Splink's own name, date-of-birth and postcode comparisons on the clear values, with the
-  same blocking and training: what linkage would reach without pseudonymisation. Benchmark only: the clear
-  records never leave this process's memory.
+- ``linkage_clear``: Splink's own name, date-of-birth and postcode comparisons on the clear values, with
+  cspkit's blocking rules, training and twins level: what linkage would reach without pseudonymisation.
+  Benchmark only: the clear records never leave this process's memory.
 
 Both are scored pairwise against the generated truth, with exact matching on full name and date of birth beside.
 """
@@ -68,6 +69,15 @@ ENDINGS = (
 )  # fmt: skip
 DISTRICTS = [f"{a}{n}" for a in ("LU", "MK", "SG", "AL", "HP", "NN", "PE", "CB", "OX", "RG") for n in range(1, 40)]
 _LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+# The UK has about 1.8 million postcode units in about 3,000 districts and 11,000 sectors: some 4 sectors of 150
+# units per district (a unit is about 15 households), so strangers share a unit as often as in a real district.
+_SECTORS, _UNITS_PER_SECTOR = 4, 150
+
+
+def _postcode(district: int, unit: int) -> str:
+    """The ``unit``-th postcode unit (0 .. sectors x units - 1) of a district: "LU7 2BX"."""
+    sector, rest = divmod(unit, _UNITS_PER_SECTOR)
+    return f"{DISTRICTS[district]} {1 + sector}{_LETTERS[rest // 20]}{_LETTERS[rest % 20]}"
 
 
 def generate_records(n_records: int, seed: int = 1) -> dict[str, list[Any]]:
@@ -91,24 +101,26 @@ def generate_records(n_records: int, seed: int = 1) -> dict[str, list[Any]]:
     age_days = (rng.triangular(16, 30, 90, n_people) * 365.25).astype(np.int64)
     dob_days = (np.datetime64("2023-01-01") - np.datetime64("1970-01-01")).astype(np.int64) - age_days
     district = rng.integers(0, len(DISTRICTS), n_people)
-    inward = rng.integers(0, 9 * 400, n_people)
-    postcodes = [
-        f"{DISTRICTS[d]} {1 + i // 400}{_LETTERS[(i // 20) % 20]}{_LETTERS[i % 20]}"
-        for d, i in zip(district, inward, strict=True)
-    ]
+    inward = rng.integers(0, _SECTORS * _UNITS_PER_SECTOR, n_people)
+    postcodes = [_postcode(int(d), int(i)) for d, i in zip(district, inward, strict=True)]
     # Twins and households: a share of people copy another's surname, postcode (and, for twins, birth date).
     for share, copy_dob in ((0.01, True), (0.03, False)):
         k = int(share * n_people)
         a = rng.integers(0, n_people, k)
         b = rng.integers(0, n_people, k)
         for i, j in zip(a, b, strict=True):
-            person_surname[j], postcodes[j] = person_surname[i], postcodes[i]
+            person_surname[j], postcodes[j], district[j] = person_surname[i], postcodes[i], district[i]
             if copy_dob:
                 dob_days[j] = dob_days[i]
     married = rng.random(n_people) < 0.05
     other_surname = [surnames[int(x)] for x in rng.integers(0, len(surnames), n_people)]
     moved = rng.random(n_people) < 0.15
-    new_inward = rng.integers(0, 9 * 400, n_people)
+    new_inward = rng.integers(0, _SECTORS * _UNITS_PER_SECTOR, n_people)
+    # As in the partnership generator (synth/identities.py), 40% of movers leave their district for another one
+    # of the same postcode area; the rest move within it.
+    per_area = len(DISTRICTS) // 10
+    far = rng.random(n_people) < 0.4
+    new_district = np.where(far, district // per_area * per_area + rng.integers(0, per_area, n_people), district)
 
     # Records: every person at least once, the rest spread over people (some many times).
     person_of_record = np.concatenate([np.arange(n_people), rng.integers(0, n_people, n_records - n_people)])
@@ -144,8 +156,7 @@ def generate_records(n_records: int, seed: int = 1) -> dict[str, list[Any]]:
         else:
             pc = postcodes[p]
             if moved[p] and u[r, 8] < 0.5:
-                i = int(new_inward[p])
-                pc = f"{pc.split()[0]} {1 + i // 400}{_LETTERS[(i // 20) % 20]}{_LETTERS[i % 20]}"
+                pc = _postcode(int(new_district[p]), int(new_inward[p]))
             pcs.append(pc.replace(" ", "") if u[r, 9] < 0.1 else pc)
     return {
         "unique_id": [f"r{r:07d}" for r in range(n_records)],
