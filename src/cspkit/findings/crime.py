@@ -98,7 +98,7 @@ def load_police_counts(con: duckdb.DuckDBPyConnection, area: AreaContext) -> Pol
         "FROM police_street s LEFT JOIN area a ON s.lsoa_code = a.lsoa_code GROUP BY ALL ORDER BY 1"
     ).fetchall()
     agencies = [r[0] for r in con.execute("SELECT DISTINCT _agency FROM police_street ORDER BY 1").fetchall()]
-    by_lsoa = {(m, t, lsoa): int(n) for m, t, lsoa, n in lsoa_rows}
+    by_lsoa = {(m, t, lsoa): n for m, t, lsoa, n in lsoa_rows}  # count(*) is already a Python int
     by_ward: dict[tuple[str, str, str], int] = {}
     for (m, t, lsoa), n in by_lsoa.items():
         key = (m, t, area.lsoa_ward[lsoa])

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
+from scipy import special
 
 from cspkit.errors import AnalysisError
 from cspkit.findings.distributions import (
@@ -169,25 +170,28 @@ def rate_ratio_ci(x_base: float, t_base: float, x_cur: float, t_cur: float, leve
 def _midp_tails(x: int, n: int, p: float) -> tuple[float, float]:
     """(lower, upper) mid-p tails of Binomial(n, p) at x: P(X<x)+½P(X=x) and P(X>x)+½P(X=x).
 
-    scipy.special directly (not ``scipy.stats.binom``): interval inversion calls this thousands of times.
+    P(X<x)+½P(X=x) is the mean of P(X<=x-1) and P(X<=x), so each tail is two calls of ``scipy.special.bdtr``
+    (or ``bdtrc``), with no subtraction to lose small tails: interval inversion calls this thousands of times.
     """
-    from scipy import special
+    return _midp_lower(x, n, p), _midp_upper(x, n, p)
 
+
+def _midp_lower(x: int, n: int, p: float) -> float:
     if p <= 0.0 or p >= 1.0:
         at = 0 if p <= 0.0 else n
-        half = 0.5 if x == at else 0.0
-        return (1.0 if x > at else 0.0) + half, (1.0 if x < at else 0.0) + half
-    log_pmf = (
-        special.gammaln(n + 1)
-        - special.gammaln(x + 1)
-        - special.gammaln(n - x + 1)
-        + x * math.log(p)
-        + (n - x) * math.log1p(-p)
-    )
-    half = 0.5 * math.exp(log_pmf)
-    lower = (float(special.bdtr(x - 1, n, p)) if x > 0 else 0.0) + half
-    upper = (float(special.bdtrc(x, n, p)) if x < n else 0.0) + half
-    return lower, upper
+        return (1.0 if x > at else 0.0) + (0.5 if x == at else 0.0)
+    below = float(special.bdtr(x - 1, n, p)) if x > 0 else 0.0  # P(X < x)
+    at_or_below = float(special.bdtr(x, n, p)) if x < n else 1.0
+    return 0.5 * (below + at_or_below)
+
+
+def _midp_upper(x: int, n: int, p: float) -> float:
+    if p <= 0.0 or p >= 1.0:
+        at = 0 if p <= 0.0 else n
+        return (1.0 if x < at else 0.0) + (0.5 if x == at else 0.0)
+    above = float(special.bdtrc(x, n, p)) if x < n else 0.0  # P(X > x)
+    at_or_above = float(special.bdtrc(x - 1, n, p)) if x > 0 else 1.0
+    return 0.5 * (above + at_or_above)
 
 
 def poisson_midp_test(x_base: float, t_base: float, x_cur: float, t_cur: float) -> float:
@@ -211,8 +215,8 @@ def _midp_share_interval(x: int, n: int, level: float) -> tuple[float, float]:
 
     tail = (1.0 - level) / 2.0
     eps = 1e-12
-    low = 0.0 if x == 0 else float(brentq(lambda p: _midp_tails(x, n, p)[1] - tail, eps, 1 - eps, xtol=1e-12))
-    high = 1.0 if x == n else float(brentq(lambda p: _midp_tails(x, n, p)[0] - tail, eps, 1 - eps, xtol=1e-12))
+    low = 0.0 if x == 0 else float(brentq(lambda p: _midp_upper(x, n, p) - tail, eps, 1 - eps, xtol=1e-12))
+    high = 1.0 if x == n else float(brentq(lambda p: _midp_lower(x, n, p) - tail, eps, 1 - eps, xtol=1e-12))
     return low, high
 
 
