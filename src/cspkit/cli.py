@@ -579,7 +579,10 @@ def priorities(
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config(), period=period, forecast=False, builders=TOPIC_BUILDERS)
+        # no forecasts or Gi* clusters: neither scores a priority, and they cost seconds of imports and fitting
+        fs = compute_findings(
+            con, ws.config(), period=period, forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
         result = prioritise(con, ws, fs, matrix_name=matrix, runs=runs, seed=seed)
     if as_json:
         _print_json(result.to_dict())
@@ -730,7 +733,10 @@ def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: Jso
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config(), period=period, forecast=False, builders=TOPIC_BUILDERS)
+        # no forecasts or Gi* clusters: neither scores a priority, and they cost seconds of imports and fitting
+        fs = compute_findings(
+            con, ws.config(), period=period, forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
         items = statutory_checklist(fs, con, prioritise(con, ws, fs, runs=200), workspace=ws)
     if as_json:
         _print_json([item.__dict__ for item in items])
