@@ -239,7 +239,12 @@ def _figure(
         handles = [Patch(facecolor=c.colour, edgecolor="#969696", linewidth=0.5, label=c.label) for c in classes]
         if hatched:
             handles.append(
-                Patch(facecolor=SUPPRESSED_COLOUR, edgecolor="#737373", hatch="////", label=SUPPRESSED_LABEL)
+                Patch(
+                    facecolor=SUPPRESSED_COLOUR,
+                    edgecolor="#737373",
+                    hatch="////",
+                    label=textwrap.fill(SUPPRESSED_LABEL, 30),
+                )
             )
         if blank:
             handles.append(Patch(facecolor="#ffffff", edgecolor="#bdbdbd", label=NO_DATA_LABEL))
