@@ -828,6 +828,7 @@ def user_add(
         audit.append(
             db,
             settings.secret_key,
+            witness=settings.audit_witness,
             actor="command line",
             role="administrator",
             action="user added",
@@ -850,15 +851,14 @@ def audit_verify(workspace: WorkspaceOpt = None) -> None:
     ws = _workspace(workspace)
     settings, db = _web_session(ws)
     try:
-        report = audit.verify(db, settings.secret_key)
+        report = audit.verify(db, settings.secret_key, settings.audit_witness)
     finally:
         db.close()
     if report.ok:
         console.print(f"The audit chain of {report.entries:,} entries is intact.")
         return
-    err_console.print(
-        f"[bold red]The audit chain is broken[/] at entry {report.first_broken}: {report.reason}.", highlight=False
-    )
+    where = f" at entry {report.first_broken}" if report.first_broken is not None else ""
+    err_console.print(f"[bold red]The audit chain is broken[/]{where}: {report.reason}.", highlight=False)
     raise typer.Exit(1)
 
 
