@@ -579,7 +579,10 @@ def priorities(
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config(), period=period, forecast=False, builders=TOPIC_BUILDERS)
+        # no forecasts or Gi* clusters: neither scores a priority, and they cost seconds of imports and fitting
+        fs = compute_findings(
+            con, ws.config(), period=period, forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
         result = prioritise(con, ws, fs, matrix_name=matrix, runs=runs, seed=seed)
     if as_json:
         _print_json(result.to_dict())
@@ -730,7 +733,10 @@ def check(period: PeriodOpt = None, workspace: WorkspaceOpt = None, as_json: Jso
 
     ws = _workspace(workspace)
     with ws.connect(read_only=True) as con:
-        fs = compute_findings(con, ws.config(), period=period, forecast=False, builders=TOPIC_BUILDERS)
+        # no forecasts or Gi* clusters: neither scores a priority, and they cost seconds of imports and fitting
+        fs = compute_findings(
+            con, ws.config(), period=period, forecast=False, hotspot_maps=False, builders=TOPIC_BUILDERS
+        )
         items = statutory_checklist(fs, con, prioritise(con, ws, fs, runs=200), workspace=ws)
     if as_json:
         _print_json([item.__dict__ for item in items])
@@ -822,6 +828,7 @@ def user_add(
         audit.append(
             db,
             settings.secret_key,
+            witness=settings.audit_witness,
             actor="command line",
             role="administrator",
             action="user added",
@@ -844,15 +851,14 @@ def audit_verify(workspace: WorkspaceOpt = None) -> None:
     ws = _workspace(workspace)
     settings, db = _web_session(ws)
     try:
-        report = audit.verify(db, settings.secret_key)
+        report = audit.verify(db, settings.secret_key, settings.audit_witness)
     finally:
         db.close()
     if report.ok:
         console.print(f"The audit chain of {report.entries:,} entries is intact.")
         return
-    err_console.print(
-        f"[bold red]The audit chain is broken[/] at entry {report.first_broken}: {report.reason}.", highlight=False
-    )
+    where = f" at entry {report.first_broken}" if report.first_broken is not None else ""
+    err_console.print(f"[bold red]The audit chain is broken[/]{where}: {report.reason}.", highlight=False)
     raise typer.Exit(1)
 
 

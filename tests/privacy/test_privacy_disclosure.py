@@ -8,6 +8,7 @@ from cspkit.privacy.disclosure import (
     SECONDARY_MARKER,
     exposed_cells,
     primary_marker,
+    protect_classed_areas,
     round_to,
     suppress_table,
     suppress_value,
@@ -245,3 +246,49 @@ def test_cells_hidden_for_another_table_are_protected_too() -> None:
     result = suppress_table(df, total_row="area", hidden=forced)
     assert result.display["n"].tolist() == ["*", "*", "50", "60", "180"]
     assert result.n_primary == 0 and result.n_secondary == 2
+
+
+# -- classed maps: a legend class is a range, and ward totals are printed beside the map ---------------------
+
+
+def exact_classes(shown: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """The worst legend: a class of one value for every area (as the class "0" is when many areas have none)."""
+    return {code: (value, value) for code, value in shown.items()}
+
+
+def test_a_hatched_area_pinned_by_its_neighbours_classes_gets_company() -> None:
+    """Ward of 9 printed; its LSOAs 4 (hatched), 0 and 5 in classes of one value: 9 - 0 - 5 = 4. Hatching the 5
+    (the smallest count that is not zero) leaves 4 + x = 9 - 0, which any split satisfies."""
+    counts = {"a": 4.0, "b": 0.0, "c": 5.0, "d": 30.0}
+    assert protect_classed_areas(counts, [(["a", "b", "c"], 9.0)], exact_classes) == {"a", "c"}
+
+
+def test_wide_classes_or_an_unprinted_total_need_no_more_hatching() -> None:
+    counts = {"a": 4.0, "b": 0.0, "c": 5.0, "d": 30.0}
+
+    def wide(shown: dict[str, float]) -> dict[str, tuple[float, float]]:
+        return {code: (0.0, 40.0) for code in shown}
+
+    assert protect_classed_areas(counts, [(["a", "b", "c"], 9.0)], wide) == {"a"}
+    assert protect_classed_areas(counts, [(["a", "b", "c"], None)], exact_classes) == {"a"}
+    # a withheld ward's "<5" bounds the hatched area by 1..4 only: nothing pinned
+    assert protect_classed_areas({"a": 3.0, "b": 0.0}, [(["a", "b"], (1.0, 4.0))], exact_classes) == {"a"}
+
+
+def test_the_area_total_protects_a_lone_hatched_area_too() -> None:
+    """No ward totals, but the area's: one hatched LSOA among exactly classed others is the total minus them."""
+    counts = {"a": 2.0, "b": 7.0, "c": 9.0}
+    hidden = protect_classed_areas(counts, [(["a", "b", "c"], 18.0)], exact_classes)
+    assert hidden == {"a", "b"}
+
+
+def test_classes_are_redrawn_from_what_is_shown() -> None:
+    """Each round classes the values still shown: a class that held the newly hatched area changes."""
+    seen: list[set[str]] = []
+
+    def recording(shown: dict[str, float]) -> dict[str, tuple[float, float]]:
+        seen.append(set(shown))
+        return exact_classes(shown)
+
+    protect_classed_areas({"a": 4.0, "b": 0.0, "c": 5.0, "d": 30.0}, [(["a", "b", "c"], 9.0)], recording)
+    assert seen == [{"b", "c", "d"}, {"b", "d"}]

@@ -384,3 +384,72 @@ def test_withheld_harm_is_the_harm_of_the_published_types(public: AssessResult) 
     assert f"about {three_figures(total):,.0f} harm days" in sentence
     assert sum(r["share"] for r in harm.rows) == pytest.approx(1.0)
     assert all(name.lower() in sentence for name in withheld)
+
+
+# -- LSOA maps: each LSOA's class, against the ward and area totals the document prints ----------------------
+
+
+def _class_range(label: str) -> tuple[float, float] | None:
+    """The range a legend label gives ("12", "5 – 9"), or None for a hatched ("not published") area."""
+    if "not published" in label:
+        return None
+    numbers = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", label)]
+    return numbers[0], numbers[-1]
+
+
+def test_lsoa_maps_cannot_be_differenced_against_the_ward_tables(public: AssessResult) -> None:
+    """A hatched LSOA of a ward whose total is printed, beside LSOAs whose legend classes bound their counts: with a
+    ward of 9 printed and its other LSOAs in the classes "0" and "5", the hatched one holds 4.
+
+    A hatched LSOA is anything from 0 up to the reader: the map hatches a small count and a count hatched to
+    protect one alike ("not published (small numbers, or to protect them)"). The control prints the true count
+    of every LSOA of one ward but one small one: the attack must then find it.
+    """
+    fs = public.findings
+    area = fs.area
+    checked = hidden_seen = 0
+    for _, section in public.document.walk():
+        for figure in [b for b in section.blocks if isinstance(b, Figure) and b.areas]:
+            hotspots = fs.get(figure.provenance.finding_ids[0]) if figure.provenance else None
+            assert hotspots is not None and hotspots.id.endswith(".hotspots")
+            prefix = hotspots.id.removesuffix(".hotspots")
+            counts: dict[str, float] = hotspots.extra["lsoa_counts"]
+            total = fs.get(f"{prefix}.count")
+            truth: dict[Hashable, float | None] = {("lsoa", c): float(v) for c, v in counts.items()}
+            truth |= {("ward", f.area): f.value for f in fs.findings if f.id.startswith(f"{prefix}.ward.")}
+            truth["area"] = total.value if total is not None else None
+            problem = Problem()
+            for key in truth:
+                problem.cell(key, None)
+            hatched = []
+            for code, label in figure.areas.items():
+                bounds = _class_range(label)
+                if bounds is None:
+                    hatched.append(code)
+                else:
+                    problem.relations.append(({("lsoa", code): 1.0}, bounds[0], bounds[1]))
+            for table in [b for b in section.blocks if isinstance(b, Table) and "code" in {c.key for c in b.columns}]:
+                for row in table.rows:
+                    problem.cell(("ward", row["code"]), reading(row.get("value")))
+            for table in _tables(public.document):
+                if table.id in SAME_PERIOD_TABLES and total is not None:
+                    for row in table.rows:
+                        if row.get("indicator") == total.title:
+                            problem.cell("area", reading(row.get("value")))
+            for ward in area.ward_names:
+                problem.adds_up([("lsoa", c) for c, w in area.lsoa_ward.items() if w == ward], ("ward", ward))
+            problem.adds_up([("lsoa", c) for c in counts], "area")
+            assert _leaks(problem, truth) == [], figure.caption
+            small = [c for c in hatched if 0 < counts[c] < THRESHOLD]
+            assert sorted(small) == sorted(c for c, v in counts.items() if 0 < v < THRESHOLD)  # every small one
+            if small:
+                lone = small[0]
+                control = Problem(dict(problem.seen), list(problem.relations))
+                for c, w in area.lsoa_ward.items():
+                    if w == area.lsoa_ward[lone] and c != lone:
+                        control.seen[("lsoa", c)] = counts[c]
+                control.seen[("ward", area.lsoa_ward[lone])] = truth[("ward", area.lsoa_ward[lone])]
+                assert ("lsoa", lone) in [key for key, _, _ in _leaks(control, truth)], figure.caption
+            hidden_seen += len(small)
+            checked += 1
+    assert checked >= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -80,6 +81,38 @@ def test_sign_ins_views_and_role_changes_are_chained_and_tampering_is_found(
     try:
         report = audit.verify(db, web.settings.secret_key)
         assert not report.ok and report.first_broken == entries[3].id and "deleted" in report.reason
+    finally:
+        db.close()
+
+
+def test_deleting_the_newest_entries_is_found_by_the_head_file(make_web: Callable[..., WebApp], tmp_path: Path) -> None:
+    """A chain cut short at its end is still a valid chain: the head file outside the database shows the cut."""
+    head = tmp_path / "audit-head"
+    web = make_web(f"sqlite:///{tmp_path / 'web.sqlite3'}", audit_witness=head)
+    web.signed_in("administrator")
+    trailing = tmp_path / "trailing-head"  # as a process that stopped between its commit and its write leaves it
+    trailing.write_bytes(head.read_bytes())
+    for role in ("analyst", "board"):
+        web.signed_in(role)
+    entries = _entries(web)
+    assert len(entries) >= 3 and audit.read_head(head, web.settings.secret_key) == (entries[-1].id, entries[-1].hash)
+    assert head.stat().st_mode & 0o777 == 0o600
+    db = web.state.sessions()
+    try:
+        assert audit.verify(db, web.settings.secret_key, trailing).ok  # a head behind the database is fine
+    finally:
+        db.close()
+    _raw(web, "DROP TRIGGER audit_no_delete")
+    _raw(web, f"DELETE FROM audit WHERE id >= {entries[-2].id}")  # the two newest sign-ins, gone
+    db = web.state.sessions()
+    try:
+        assert audit.verify(db, web.settings.secret_key).ok  # without the head, nothing shows
+        report = audit.verify(db, web.settings.secret_key, head)
+        assert not report.ok and report.first_broken == entries[-1].id and "newest were deleted" in report.reason
+        # moving the head back to hide the cut breaks its keyed hash
+        head.write_text(head.read_text().replace(str(entries[-1].id), str(entries[0].id), 1))
+        altered = audit.verify(db, web.settings.secret_key, head)
+        assert not altered.ok and "altered" in altered.reason
     finally:
         db.close()
 

@@ -32,10 +32,17 @@ def area_lsoas_sql(area_codes: list[str]) -> str:
     every run.
     """
     codes = sql_list(area_codes)
+    # Only the rows of LSOAs that some row places in the area are ranked (an LSOA whose chosen row is in the area
+    # has such a row): ranking the whole country's lookup took three times as long, in every query that places
+    # rows in the area.
     return (
         "SELECT lsoa_code, lsoa_name, ward_code, ward_name, lad_code, lad_name FROM ("
         "SELECT *, row_number() OVER (PARTITION BY lsoa_code ORDER BY (_agency = 'ons-bundled'), _file_id DESC) "
-        "AS _pick FROM geography) WHERE _pick = 1 AND lad_code IN (" + codes + ") ORDER BY lsoa_code"
+        "AS _pick FROM geography WHERE lsoa_code IN (SELECT lsoa_code FROM geography WHERE lad_code IN ("
+        + codes
+        + "))) WHERE _pick = 1 AND lad_code IN ("
+        + codes
+        + ") ORDER BY lsoa_code"
     )
 
 

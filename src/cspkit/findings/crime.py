@@ -54,6 +54,7 @@ class PoliceCounts:
     without_location: dict[str, int]
     agencies: list[str]
     _index: dict[tuple[str, str | None], dict[str, int]] = field(default_factory=dict)
+    _lsoa_index: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def series(self, crime_type: str, ward: str | None) -> dict[str, int]:
         """Monthly counts of one crime type in one ward (or the whole area when ward is None), indexed once."""
@@ -63,6 +64,13 @@ class PoliceCounts:
                     month_counts = self._index.setdefault(key, {})
                     month_counts[m] = month_counts.get(m, 0) + n
         return self._index.get((crime_type, ward), {})
+
+    def lsoa_month(self, crime_type: str, month: str) -> dict[str, int]:
+        """Counts by LSOA of one crime type in one month, indexed once (hotspots read them many times)."""
+        if not self._lsoa_index:
+            for (m, t, lsoa), n in self.by_lsoa.items():
+                self._lsoa_index.setdefault((t, m), {})[lsoa] = n
+        return self._lsoa_index.get((crime_type, month), {})
 
 
 def _lsoas(n: int, one: str = "was", many: str = "were") -> str:
@@ -90,7 +98,7 @@ def load_police_counts(con: duckdb.DuckDBPyConnection, area: AreaContext) -> Pol
         "FROM police_street s LEFT JOIN area a ON s.lsoa_code = a.lsoa_code GROUP BY ALL ORDER BY 1"
     ).fetchall()
     agencies = [r[0] for r in con.execute("SELECT DISTINCT _agency FROM police_street ORDER BY 1").fetchall()]
-    by_lsoa = {(m, t, lsoa): int(n) for m, t, lsoa, n in lsoa_rows}
+    by_lsoa = {(m, t, lsoa): n for m, t, lsoa, n in lsoa_rows}  # count(*) is already a Python int
     by_ward: dict[tuple[str, str, str], int] = {}
     for (m, t, lsoa), n in by_lsoa.items():
         key = (m, t, area.lsoa_ward[lsoa])
@@ -114,11 +122,11 @@ def _monthly(counts: PoliceCounts, types: set[str], ward: str | None = None) -> 
 
 
 def _lsoa_totals(counts: PoliceCounts, types: set[str], months: list[str], area: AreaContext) -> dict[str, float]:
-    wanted = set(months)
     out = {lsoa: 0.0 for lsoa in area.lsoa_ward}
-    for (m, t, lsoa), n in counts.by_lsoa.items():
-        if t in types and m in wanted:
-            out[lsoa] += n
+    for t in types:
+        for m in set(months):
+            for lsoa, n in counts.lsoa_month(t, m).items():
+                out[lsoa] += n
     return out
 
 

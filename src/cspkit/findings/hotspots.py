@@ -22,9 +22,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy import optimize
-from scipy.stats import betabinom, binom, binomtest, false_discovery_control
 
 from cspkit.errors import AnalysisError
+from cspkit.findings.distributions import (
+    betabinom_lower,
+    betabinom_upper,
+    binom_lower,
+    binom_upper,
+    clopper_pearson,
+)
+from cspkit.findings.stats import benjamini_hochberg
 
 if TYPE_CHECKING:  # libpysal, esda and geopandas take a second to import: only Gi* needs them (imported there)
     import geopandas as gpd
@@ -258,9 +265,9 @@ def _median_rho(x: np.ndarray, n: np.ndarray, p: float) -> float:
 def _tails(x: np.ndarray, n: np.ndarray, p: float, rho: float, *, upper: bool) -> np.ndarray:
     """P(X >= x) (``upper``) or P(X <= x) for every area at once, binomial (rho 0) or beta-binomial."""
     if rho <= 0:
-        return np.asarray(binom.sf(x - 1, n, p) if upper else binom.cdf(x, n, p), dtype=float)
+        return binom_upper(x, n, p) if upper else binom_lower(x, n, p)
     a, b = p * (1 - rho) / rho, (1 - p) * (1 - rho) / rho
-    return np.asarray(betabinom.sf(x - 1, n, a, b) if upper else betabinom.cdf(x, n, a, b), dtype=float)
+    return betabinom_upper(x, n, a, b) if upper else betabinom_lower(x, n, a, b)
 
 
 def _upper_p(k: int, n: int, p: float, rho: float) -> float:
@@ -271,8 +278,7 @@ def _upper_p(k: int, n: int, p: float, rho: float) -> float:
 def _share_interval(k: int, n: int, rho: float, level: float = 0.95) -> tuple[float, float]:
     """Two-sided interval of the current share, by inverting the beta-binomial tails (Clopper-Pearson when rho 0)."""
     if rho <= 0:
-        ci = binomtest(k, n, 0.5).proportion_ci(confidence_level=level, method="exact")
-        return float(ci.low), float(ci.high)
+        return clopper_pearson(k, n, level)
     tail = (1 - level) / 2
     eps = 1e-12
     low = 0.0 if k == 0 else float(optimize.brentq(lambda q: _upper_p(k, n, q, rho) - tail, eps, 1 - eps))
@@ -334,7 +340,7 @@ def emerging_hotspots(
     rho = hotspot_overdispersion(now, before, min_count) if overdispersion is None else float(overdispersion)
     counts = np.array([now[code] for code in tested])
     p_values = _tails(counts, counts + np.array([before[code] for code in tested]), p_current, rho, upper=True)
-    p_adjusted = false_discovery_control(p_values, method="bh")
+    p_adjusted = np.array(benjamini_hochberg(list(p_values)), dtype=float)
 
     found = []
     for code, p_value, p_adj in zip(tested, p_values, p_adjusted, strict=True):
@@ -489,7 +495,7 @@ def gi_star(
     # esda stores p_sim in single precision; it is always (k + 1) / (permutations + 1), so restore it exactly.
     p_sim = np.round(np.nan_to_num(np.asarray(statistic.p_sim, dtype=float), nan=1.0) * (permutations + 1))
     p_sim = p_sim / (permutations + 1)
-    p_fdr = false_discovery_control(p_sim, method="bh")
+    p_fdr = np.array(benjamini_hochberg(list(p_sim)), dtype=float)
     by_code = {
         code: (_finite(z), _finite(z_sim), float(p), float(q))
         for code, z, z_sim, p, q in zip(tested, statistic.Zs, statistic.z_sim, p_sim, p_fdr, strict=True)

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from cspkit.errors import AnalysisError
+from cspkit.findings.distributions import wilson
 from cspkit.findings.model import Change
 from cspkit.findings.stats import TestedChange
 
@@ -132,7 +133,7 @@ def actual_against_predicted(observed: int, probabilities: Sequence[float], leve
         method="Poisson-binomial exact (mid-p)",
         ci_level=level,
     )
-    wilson = stats.binomtest(observed, n).proportion_ci(confidence_level=level, method="wilson")
+    wilson_low, wilson_high = wilson(observed, n, level)
     cdf = np.cumsum(poisson_binomial_pmf(p))
     q_low = int(np.searchsorted(cdf, (1 - level) / 2))
     q_high = int(np.searchsorted(cdf, 1 - (1 - level) / 2))
@@ -142,8 +143,8 @@ def actual_against_predicted(observed: int, probabilities: Sequence[float], leve
         expected=expected,
         observed_rate=value,
         predicted_rate=baseline,
-        observed_low=float(wilson.low),
-        observed_high=float(wilson.high),
+        observed_low=wilson_low,
+        observed_high=wilson_high,
         predicted_low=q_low / n,
         predicted_high=min(q_high, n) / n,
         tested=TestedChange(change, lambda lv: ratio_interval(observed, p, lv)),

@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from cspkit.errors import AnalysisError
+from cspkit.findings.distributions import chi2_sf
 from cspkit.findings.model import SpcSignal
 
 __all__ = [
@@ -167,7 +167,7 @@ def _choose_chart(limit_values: np.ndarray) -> tuple[str, str]:
         return "c-chart", "c-chart because every count is zero."
     dispersion = float(((limit_values - mean) ** 2).sum() / mean)
     df = len(limit_values) - 1
-    p = float(stats.chi2.sf(dispersion, df))
+    p = chi2_sf(dispersion, df)
     ratio = dispersion / df
     if p < DISPERSION_P:
         return "XmR", (

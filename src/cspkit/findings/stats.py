@@ -27,15 +27,25 @@ from __future__ import annotations
 
 import calendar
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from cspkit.errors import AnalysisError
+from cspkit.findings.distributions import (
+    binom_two_sided_p,
+    clopper_pearson,
+    fisher_exact_p,
+    norm_ppf,
+    norm_sf,
+    t_ppf,
+    t_sf,
+    wilcoxon_signed_rank_p,
+    wilson,
+)
 from cspkit.findings.model import Change, Direction
 
 __all__ = [
@@ -111,7 +121,7 @@ def poisson_exact_test(x_base: float, t_base: float, x_cur: float, t_cur: float)
     n = base + cur
     if n == 0:
         return 1.0
-    return float(stats.binomtest(cur, n, t_cur / (t_base + t_cur)).pvalue)
+    return binom_two_sided_p(cur, n, t_cur / (t_base + t_cur))
 
 
 class RateRatioCI(NamedTuple):
@@ -141,7 +151,7 @@ def rate_ratio_ci(x_base: float, t_base: float, x_cur: float, t_cur: float, leve
     ratio = (cur / t_cur) / (base / t_base) if base > 0 else None
 
     if ratio is not None and min(base, cur) >= EXACT_CI_BELOW:
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = norm_ppf(0.5 + level / 2)
         half_width = z * math.sqrt(1 / base + 1 / cur)
         return RateRatioCI(
             ratio,
@@ -151,8 +161,7 @@ def rate_ratio_ci(x_base: float, t_base: float, x_cur: float, t_cur: float, leve
         )
 
     # Exact: p = share of events in the current period; RR = p/(1-p) * t_base/t_cur.
-    interval = stats.binomtest(cur, base + cur).proportion_ci(confidence_level=level, method="exact")
-    p_low, p_high = float(interval.low), float(interval.high)
+    p_low, p_high = clopper_pearson(cur, base + cur, level)
     low = p_low / (1 - p_low) * t_base / t_cur
     high = None if p_high >= 1 else p_high / (1 - p_high) * t_base / t_cur
     return RateRatioCI(ratio, low, high, "exact (Clopper-Pearson on the conditional binomial)")
@@ -161,25 +170,28 @@ def rate_ratio_ci(x_base: float, t_base: float, x_cur: float, t_cur: float, leve
 def _midp_tails(x: int, n: int, p: float) -> tuple[float, float]:
     """(lower, upper) mid-p tails of Binomial(n, p) at x: P(X<x)+½P(X=x) and P(X>x)+½P(X=x).
 
-    scipy.special directly (not ``scipy.stats.binom``): interval inversion calls this thousands of times.
+    P(X<x)+½P(X=x) is the mean of P(X<=x-1) and P(X<=x), so each tail is two calls of ``scipy.special.bdtr``
+    (or ``bdtrc``), with no subtraction to lose small tails: interval inversion calls this thousands of times.
     """
-    from scipy import special
+    return _midp_lower(x, n, p), _midp_upper(x, n, p)
 
+
+def _midp_lower(x: int, n: int, p: float) -> float:
     if p <= 0.0 or p >= 1.0:
         at = 0 if p <= 0.0 else n
-        half = 0.5 if x == at else 0.0
-        return (1.0 if x > at else 0.0) + half, (1.0 if x < at else 0.0) + half
-    log_pmf = (
-        special.gammaln(n + 1)
-        - special.gammaln(x + 1)
-        - special.gammaln(n - x + 1)
-        + x * math.log(p)
-        + (n - x) * math.log1p(-p)
-    )
-    half = 0.5 * math.exp(log_pmf)
-    lower = (float(special.bdtr(x - 1, n, p)) if x > 0 else 0.0) + half
-    upper = (float(special.bdtrc(x, n, p)) if x < n else 0.0) + half
-    return lower, upper
+        return (1.0 if x > at else 0.0) + (0.5 if x == at else 0.0)
+    below = float(special.bdtr(x - 1, n, p)) if x > 0 else 0.0  # P(X < x)
+    at_or_below = float(special.bdtr(x, n, p)) if x < n else 1.0
+    return 0.5 * (below + at_or_below)
+
+
+def _midp_upper(x: int, n: int, p: float) -> float:
+    if p <= 0.0 or p >= 1.0:
+        at = 0 if p <= 0.0 else n
+        return (1.0 if x < at else 0.0) + (0.5 if x == at else 0.0)
+    above = float(special.bdtrc(x, n, p)) if x < n else 0.0  # P(X > x)
+    at_or_above = float(special.bdtrc(x - 1, n, p)) if x > 0 else 1.0
+    return 0.5 * (above + at_or_above)
 
 
 def poisson_midp_test(x_base: float, t_base: float, x_cur: float, t_cur: float) -> float:
@@ -203,8 +215,8 @@ def _midp_share_interval(x: int, n: int, level: float) -> tuple[float, float]:
 
     tail = (1.0 - level) / 2.0
     eps = 1e-12
-    low = 0.0 if x == 0 else float(brentq(lambda p: _midp_tails(x, n, p)[1] - tail, eps, 1 - eps, xtol=1e-12))
-    high = 1.0 if x == n else float(brentq(lambda p: _midp_tails(x, n, p)[0] - tail, eps, 1 - eps, xtol=1e-12))
+    low = 0.0 if x == 0 else float(brentq(lambda p: _midp_upper(x, n, p) - tail, eps, 1 - eps, xtol=1e-12))
+    high = 1.0 if x == n else float(brentq(lambda p: _midp_lower(x, n, p) - tail, eps, 1 - eps, xtol=1e-12))
     return low, high
 
 
@@ -392,10 +404,10 @@ def compare_monthly_counts(
         )
     se_q = se * math.sqrt(phi)
     t_stat = beta / se_q
-    p_value = float(2 * stats.t.sf(abs(t_stat), df_resid))
+    p_value = 2 * t_sf(abs(t_stat), df_resid)
 
     def interval(at: float) -> tuple[float | None, float | None]:
-        q = float(stats.t.ppf(0.5 + at / 2, df_resid))
+        q = t_ppf(0.5 + at / 2, df_resid)
         return math.exp(beta - q * se_q), math.exp(beta + q * se_q)
 
     low, high = interval(level)
@@ -535,11 +547,6 @@ def adjust_changes(changes: Sequence[Change | TestedChange | None], alpha: float
     return result
 
 
-def _wilson(x: int, n: int, level: float) -> tuple[float, float]:
-    interval = stats.binomtest(x, n).proportion_ci(confidence_level=level, method="wilson")
-    return float(interval.low), float(interval.high)
-
-
 def compare_proportions(x1: float, n1: float, x2: float, n2: float, level: float = 0.95) -> Change:
     """Compare a baseline proportion ``x1/n1`` with a current proportion ``x2/n2``.
 
@@ -563,18 +570,18 @@ def compare_proportions(x1: float, n1: float, x2: float, n2: float, level: float
     table = np.array([[a, n_a - a], [b, n_b - b]])
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
     if (expected < 5).any():
-        p_value = float(stats.fisher_exact(table).pvalue)
+        p_value = fisher_exact_p(table)
         test = "Fisher's exact test (an expected cell is below 5)"
         method = "Fisher's exact test"
     else:
         pooled = (a + b) / (n_a + n_b)
         z = (p2 - p1) / math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-        p_value = float(2 * stats.norm.sf(abs(z)))
+        p_value = 2 * norm_sf(abs(z))
         test = "two-proportion z-test (pooled)"
         method = "two-proportion z-test"
 
-    l1, u1 = _wilson(a, n_a, level)
-    l2, u2 = _wilson(b, n_b, level)
+    l1, u1 = wilson(a, n_a, level)
+    l2, u2 = wilson(b, n_b, level)
     diff = p2 - p1
     return Change(
         absolute=diff,
@@ -626,9 +633,7 @@ def paired_counts_test(before: Sequence[float], after: Sequence[float]) -> Paire
         p_value = 1.0
         notes.append("No person's count changed.")
     else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # scipy warns when it falls back from the exact method (ties)
-            p_value = float(stats.wilcoxon(a, b, zero_method="wilcox").pvalue)
+        p_value = wilcoxon_signed_rank_p(b, a)
     if n < _SMALL_PAIRED_N:
         notes.append(f"Only {n} people: the test has little power, so treat the result as indicative.")
     notes.append(

@@ -19,7 +19,7 @@ from cspkit.sql import quote_ident
 from cspkit.warehouse.features import FEATURE_TOKENS, FEATURES_TABLE, anchor_column, record_key_sql
 from cspkit.warehouse.schema import key_column
 
-__all__ = ["FEATURE_COLUMNS", "ROLES", "Role", "records_sql", "unique_id_sql"]
+__all__ = ["FEATURE_COLUMNS", "ROLES", "Role", "agency_label", "records_sql", "unique_id_sql"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,14 @@ def records_sql(con: duckdb.DuckDBPyConnection, key: bytes) -> str:
     if not selects:
         return ""
     return " UNION ALL ".join(selects)
+
+
+def agency_label(source: str, agency: str) -> str:
+    """The service a record comes from, as the multi-agency findings name it."""
+    if source == "asb_incidents":
+        return f"{agency} ASB"
+    if source == "domestic_abuse":
+        return f"{agency} DA"
+    if source == "marac_referrals":
+        return "MARAC"
+    return "IOM/PPO"

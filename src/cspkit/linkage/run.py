@@ -24,7 +24,7 @@ from cspkit.errors import CspkitError
 from cspkit.linkage.context import merge_perpetrators_of_victims
 from cspkit.linkage.engine import LinkResult, run_splink
 from cspkit.linkage.model import DEFAULT_THRESHOLD, same_structure
-from cspkit.linkage.records import records_sql
+from cspkit.linkage.records import agency_label, records_sql
 from cspkit.privacy.keys import key_fingerprint
 
 __all__ = ["LINK_TABLES", "LinkSummary", "agency_label", "link_people", "people_by_combination"]
@@ -99,17 +99,6 @@ class LinkSummary:
             "diagnostics": self.diagnostics,
             "charts": self.charts,
         }
-
-
-def agency_label(source: str, agency: str) -> str:
-    """The service a record comes from, as the multi-agency findings name it."""
-    if source == "asb_incidents":
-        return f"{agency} ASB"
-    if source == "domestic_abuse":
-        return f"{agency} DA"
-    if source == "marac_referrals":
-        return "MARAC"
-    return "IOM/PPO"
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:

@@ -21,12 +21,16 @@ largest values consistent with every row and column total and with what the mark
 programming; a cell whose range is one value is exposed, and another cell of its line is hidden, until none is.
 When every cell of a line is hidden and its known total still pins them (a total of 1), nothing in the table can
 help: such a total is small itself, and is hidden wherever it is printed.
+
+Maps give ranges, not values: an area's colour puts its count in a legend class ("8 – 15"). Those ranges and the
+group totals printed elsewhere (a ward's count) can still pin a hatched area's count, so
+:func:`protect_classed_areas` audits a classed map the same way, with the classes as bounds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -35,9 +39,11 @@ import pandas as pd
 
 __all__ = [
     "SECONDARY_MARKER",
+    "GroupTotal",
     "SuppressedTable",
     "exposed_cells",
     "primary_marker",
+    "protect_classed_areas",
     "round_to",
     "suppress_table",
     "suppress_value",
@@ -373,3 +379,106 @@ def _close_exposures(
                     break
         if not added:
             return  # every cell of the exposed cells' lines is hidden already: nothing more can be done here
+
+
+#: A group's total as a reader knows it: exactly, within a range (a "<5" is 1 to 4), or not at all.
+GroupTotal = float | tuple[float, float] | None
+
+
+def _pinned_areas(
+    counts: Mapping[str, float],
+    hidden: set[str],
+    small: set[str],
+    ranges: Mapping[str, tuple[float, float]],
+    groups: Sequence[tuple[Collection[str], GroupTotal]],
+    threshold: int,
+) -> list[str]:
+    """Hidden small areas whose count the classes of the others and the known group totals pin to one value."""
+    from scipy.optimize import linprog
+
+    known = [(list(members), total) for members, total in groups if total is not None]
+    codes = sorted({c for members, _ in known for c in members if c in counts})
+    targets = [c for c in codes if c in small]
+    if not targets:
+        return []
+    index = {c: i for i, c in enumerate(codes)}
+    a_ub: list[np.ndarray] = []  # every total as low <= sum <= high (low == high when printed exactly)
+    b_ub: list[float] = []
+    for members, total in known:
+        low, high = total if isinstance(total, tuple) else (total, total)
+        row = np.zeros(len(codes))
+        row[[index[c] for c in members if c in index]] = 1.0
+        a_ub.append(-row)
+        b_ub.append(-float(low))
+        if math.isfinite(high):
+            a_ub.append(row)
+            b_ub.append(float(high))
+    cap = float(sum(counts.values())) + threshold
+    # one hatch for a small count and for one hatched to protect it (as ONS marks both "[c]"): a reader cannot
+    # tell them apart, so a hatched area is anything from 0 up
+    bounds = [(0.0, cap) if c in hidden else ranges[c] for c in codes]
+    pinned = []
+    for c in targets:
+        objective = np.zeros(len(codes))
+        objective[index[c]] = 1.0
+        found = [
+            linprog(sign * objective, A_ub=np.vstack(a_ub), b_ub=b_ub, bounds=bounds, method="highs")
+            for sign in (1.0, -1.0)
+        ]
+        if all(r.status == 0 for r in found) and math.ceil(found[0].fun - 1e-7) >= math.floor(-found[1].fun + 1e-7):
+            pinned.append(c)
+    return pinned
+
+
+def protect_classed_areas(
+    counts: Mapping[str, float],
+    groups: Sequence[tuple[Collection[str], GroupTotal]],
+    classify: Callable[[Mapping[str, float]], Mapping[str, tuple[float, float]]],
+    threshold: int = 5,
+) -> set[str]:
+    """The areas a classed map must hatch so that no small count can be worked out from what else is printed.
+
+    A choropleth hatches the small counts (1 to ``threshold - 1``) and colours every other area by its class, a
+    range of values the legend states; the document prints group totals elsewhere (each ward's count, the
+    area's). With a ward of 9 printed and its other two LSOAs in the classes "0" and "5" (classes of one value
+    are common: many LSOAs have none), the hatched LSOA holds 4. The attack is the linear programme of
+    :func:`exposed_cells`, with the classes as the shown areas' bounds, and every hatched area from 0 up: the
+    map has one hatch for a small count and for a count hatched to protect one, so a reader cannot tell them
+    apart (ONS marks both "[c]" for the same reason). While the attack pins a small count, the smallest other
+    shown count of its ward (else of the area) is hatched too and the shown areas are classed again (the classes
+    are of the values shown).
+
+    Args:
+        counts: The count of every area on the map.
+        groups: Areas whose counts add up to a total printed somewhere, with that total as a reader knows it:
+            exactly, as a range (a ``"<5"`` is 1 to 4, a ``"*"`` 5 and up), or None when it is not printed.
+        classify: The class bounds the map's legend gives each shown area, from the values shown.
+        threshold: Counts from 1 to ``threshold - 1`` are hatched.
+
+    Returns:
+        The areas to hatch: the small ones and those hatched to protect them.
+    """
+    _check_threshold(threshold)
+    small = {c for c, v in counts.items() if 0 < v < threshold}
+    hidden = set(small)
+    while True:
+        ranges = classify({c: v for c, v in counts.items() if c not in hidden})
+        pinned = _pinned_areas(counts, hidden, small, ranges, groups, threshold)
+        if not pinned:
+            return hidden
+        added = False
+        helped: set[int] = set()  # groups given a new hatched area this round
+        for code in pinned:
+            # the smallest shown count (a zero last: hatching it hides little) of the smallest group that holds
+            # the pinned area and has a printed total: its ward, else the whole area
+            for g, (members, total) in sorted(enumerate(groups), key=lambda item: len(item[1][0])):
+                shown = [c for c in members if c not in hidden and c in counts]
+                if total is None or code not in members or not shown:
+                    continue
+                if g not in helped:
+                    hidden.add(min(shown, key=lambda c: (counts[c] == 0, counts[c], c)))
+                    helped.add(g)
+                    added = True
+                break
+        if not added:
+            return hidden  # every area of the groups is hatched: only withholding a total could help

@@ -8,7 +8,9 @@ with secondary suppression and drops person-level detail) so that no chapter has
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -528,7 +530,7 @@ class Builder:
         counts = f.extra.get("lsoa_counts") or {}
         if not counts:
             return None
-        from cspkit.report.maps import choropleth_png, choropleth_svg
+        from cspkit.report.maps import SUPPRESSED_LABEL, choropleth_png, choropleth_svg, classes_by_area
 
         gi = f.extra.get("gi_star") or {}
         hot = [a["code"] for a in gi.get("areas", []) if a.get("classification") == "hot"] if gi else []
@@ -537,7 +539,7 @@ class Builder:
         if not hot:
             hot = [p["lsoa"] for p in f.extra.get("persistent", [])]
             outline = "In the busiest 10% of LSOAs in every year"
-        suppressed = [c for c, v in counts.items() if 0 < v < self.inp.suppress_below] if self.inp.public else []
+        suppressed = sorted(self.hatched_lsoas(hotspot_id.removesuffix(".hotspots"), counts)) if self.inp.public else []
         label = "Incidents in the period, by LSOA"
         # outlined LSOAs named by their ward ("Dunstable-Icknield (2)"), not by code suffixes
         wards: dict[str, int] = {}
@@ -564,9 +566,10 @@ class Builder:
         )
         if suppressed:
             alt += (
-                f" {len(suppressed)} LSOAs with fewer than {self.inp.suppress_below} incidents are hatched grey "
-                "(suppressed)."
+                f" {len(suppressed)} LSOAs are hatched grey, not published: fewer than {self.inp.suppress_below} "
+                "incidents, or hatched so that the small counts of their ward cannot be worked out."
             )
+        shown = classes_by_area({c: float(v) for c, v in counts.items() if c not in set(suppressed)})
         return Figure(
             svg=svg,
             png=png,
@@ -574,7 +577,37 @@ class Builder:
             caption=title,
             raster_in_print=True,
             provenance=prov([f], f"Counts by LSOA; outlined: {outline.lower()}. " + OS_BOUNDARIES),
+            areas={c: shown[c].label if c in shown else SUPPRESSED_LABEL for c in counts},
         )
+
+    def hatched_lsoas(self, prefix: str, counts: Mapping[str, float]) -> set[str]:
+        """Public edition: the LSOAs an LSOA map of ``prefix`` counts hatches: the small counts, and enough others
+        that no small one follows from the legend classes of its ward's other LSOAs and the ward and area totals
+        the document prints (:func:`cspkit.privacy.disclosure.protect_classed_areas`)."""
+        from cspkit.privacy.disclosure import GroupTotal, protect_classed_areas
+        from cspkit.report.maps import classes_by_area
+
+        area = self.fs.area
+        threshold = self.inp.suppress_below
+
+        def known(f: Finding | None) -> GroupTotal:
+            """A total as the document gives it: the count, or the range its marker gives when withheld."""
+            if f is None or f.value is None:
+                return None
+            if not self.withheld(f):
+                return float(f.value)
+            return (1.0, threshold - 1.0) if 0 < f.value < threshold else (float(threshold), math.inf)
+
+        groups: list[tuple[list[str], GroupTotal]] = [
+            ([c for c, w in area.lsoa_ward.items() if w == ward], known(self.fs.get(f"{prefix}.ward.{ward}.count")))
+            for ward in sorted(area.ward_names)
+        ]
+        groups.append((list(counts), known(self.fs.get(f"{prefix}.count"))))
+
+        def classify(shown: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+            return {c: (k.low, k.high) for c, k in classes_by_area(shown).items()}
+
+        return protect_classed_areas(counts, groups, classify, threshold)
 
     def ward_map(self, prefix: str, suffix: str, title: str, printed: Table | None = None) -> Figure | None:
         """Rate per 1,000 residents by ward; wards with a significant rise (the wrong way) outlined.

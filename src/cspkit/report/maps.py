@@ -38,11 +38,12 @@ __all__ = [
     "MapClass",
     "choropleth_png",
     "choropleth_svg",
+    "classes_by_area",
     "quantile_classes",
 ]
 
 ATTRIBUTION = "Contains OS data © Crown copyright and database right; ONS boundaries, Open Government Licence v3.0."
-SUPPRESSED_LABEL = "not published (small numbers)"
+SUPPRESSED_LABEL = "not published (small numbers, or to protect them)"
 NO_DATA_LABEL = "no data"
 
 #: ColorBrewer YlOrRd, 5 classes: sequential and colour-blind safe.
@@ -97,6 +98,17 @@ def quantile_classes(values: Sequence[float], n_classes: int = 5) -> list[MapCla
         label = f"{low:,.{decimals}f}" if low == high else f"{low:,.{decimals}f} – {high:,.{decimals}f}"
         classes.append(MapClass(low=low, high=high, colour=PALETTE[round(position)], label=label))
     return classes
+
+
+def classes_by_area(values: Mapping[str, float]) -> dict[str, MapClass]:
+    """The class each area falls in on a map of ``values`` (what the legend tells a reader of its value)."""
+    classes = quantile_classes(list(values.values()))
+    uppers = [map_class.high for map_class in classes]
+    return {
+        code: classes[int(np.searchsorted(uppers, value, side="left"))]
+        for code, value in values.items()
+        if math.isfinite(value)
+    }
 
 
 def choropleth_svg(
@@ -227,7 +239,12 @@ def _figure(
         handles = [Patch(facecolor=c.colour, edgecolor="#969696", linewidth=0.5, label=c.label) for c in classes]
         if hatched:
             handles.append(
-                Patch(facecolor=SUPPRESSED_COLOUR, edgecolor="#737373", hatch="////", label=SUPPRESSED_LABEL)
+                Patch(
+                    facecolor=SUPPRESSED_COLOUR,
+                    edgecolor="#737373",
+                    hatch="////",
+                    label=textwrap.fill(SUPPRESSED_LABEL, 30),
+                )
             )
         if blank:
             handles.append(Patch(facecolor="#ffffff", edgecolor="#bdbdbd", label=NO_DATA_LABEL))

@@ -208,6 +208,8 @@ class Figure:
     id: str = ""
     #: Print (PDF) the PNG instead of the SVG: for maps, whose thousands of boundary points make the PDF slow.
     raster_in_print: bool = False
+    #: For a map: what it shows of each area, as its legend says it (a class such as "5 – 9", or "not published").
+    areas: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_chart(cls, chart: _ChartLike, caption: str = "", provenance: Provenance | None = None) -> Figure:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
-from scipy import stats
 
 from cspkit.findings.builders import level_finding
+from cspkit.findings.distributions import chi2_contingency
 from cspkit.findings.indicators import FindingContext, slug
 from cspkit.findings.model import Finding, GoodDirection
 from cspkit.findings.periods import month_range
@@ -187,7 +187,7 @@ def mix_extra(current: dict[str, int], baseline: dict[str, int]) -> dict[str, An
     used = [k for k in keys if current.get(k, 0) + baseline.get(k, 0) > 0]
     if total and base_total and len(used) >= 2:
         table = [[current.get(k, 0) for k in used], [baseline.get(k, 0) for k in used]]
-        chi2, p_value, dof, _ = stats.chi2_contingency(table)
+        chi2, p_value, dof = chi2_contingency(table)
         extra["mix_change_test"] = {
             "test": "chi-square test of homogeneity (current vs comparison period)",
             "chi2": float(chi2),

@@ -22,11 +22,12 @@ from typing import Any
 import duckdb
 
 from cspkit.findings.builders import level_finding
+from cspkit.findings.distributions import fisher_exact_p
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.indicators import FindingContext
 from cspkit.findings.model import Finding
 from cspkit.linkage.duplicates import ASB_DUPLICATE_DAYS, asb_duplicates
-from cspkit.linkage.run import agency_label
+from cspkit.linkage.records import agency_label
 
 __all__ = ["ASB_DUPLICATE_DAYS", "REPEAT_INCIDENTS", "build"]
 
@@ -215,7 +216,6 @@ def _several_perpetrators(ctx: FindingContext, rows: list[tuple[Any, ...]], prov
 def _marac_predicted(
     con: duckdb.DuckDBPyConnection, ctx: FindingContext, start: date, end: date, provenance: dict[str, Any]
 ) -> Finding:
-    from scipy.stats import fisher_exact
 
     referrals = con.execute(
         "SELECT person_id, event_date FROM link_people WHERE source = 'marac_referrals' AND role = 'victim' "
@@ -235,7 +235,7 @@ def _marac_predicted(
             table[earlier][0 if repeat else 1] += 1
         last[person] = day
     (a, b), (c, d) = table[True], table[False]
-    p_value = float(fisher_exact([[a, b], [c, d]])[1]) if (a + b) and (c + d) else None
+    p_value = fisher_exact_p([[a, b], [c, d]]) if (a + b) and (c + d) else None
     rate_with = a / (a + b) if a + b else None
     rate_without = c / (c + d) if c + d else None
     significant = p_value is not None and p_value < ctx.alpha

@@ -63,23 +63,26 @@ def status(con: duckdb.DuckDBPyConnection) -> list[SourceStatus]:
         "SELECT source, agency, count(*) AS files, max(loaded_at) AS last_loaded "
         "FROM ingest_log WHERE active GROUP BY ALL ORDER BY source, agency",
     )
+    # two queries per table, not two per agency: every command that reports findings reads this
+    per_agency: dict[tuple[str, str], tuple[int, list[str]]] = {}
+    for table in sorted({g["source"] for g in groups if g["source"] in CONTRACTS}):
+        for agency, rows, months in con.execute(
+            f"SELECT _agency, count(*), list_sort(list(DISTINCT _month) FILTER (WHERE _month IS NOT NULL)) "
+            f"FROM {table} GROUP BY _agency"
+        ).fetchall():
+            per_agency[(table, agency)] = (int(rows), list(months or []))
+    all_reasons: dict[tuple[str, str], dict[str, int]] = {}
+    for table, agency, reason, n in con.execute(
+        "SELECT l.source, l.agency, r.reason, count(*) FROM rejects r JOIN ingest_log l USING (file_id) "
+        "WHERE l.active GROUP BY ALL ORDER BY 1, 2, 3"
+    ).fetchall():
+        all_reasons.setdefault((table, agency), {})[reason] = int(n)
     for g in groups:
         table = g["source"]
         if table not in CONTRACTS:
             continue
-        rows, months = con.execute(
-            f"SELECT count(*), list_sort(list(DISTINCT _month) FILTER (WHERE _month IS NOT NULL)) "
-            f"FROM {table} WHERE _agency = ?",
-            [g["agency"]],
-        ).fetchall()[0]
-        months = list(months or [])
-        reasons = dict(
-            con.execute(
-                "SELECT r.reason, count(*) FROM rejects r JOIN ingest_log l USING (file_id) "
-                "WHERE l.active AND l.source = ? AND l.agency = ? GROUP BY ALL ORDER BY 1",
-                [table, g["agency"]],
-            ).fetchall()
-        )
+        rows, months = per_agency.get((table, g["agency"]), (0, []))
+        reasons = all_reasons.get((table, g["agency"]), {})
         rejected = sum(reasons.values())
         out.append(
             SourceStatus(

@@ -144,6 +144,7 @@ class Ctx:
         audit.append(
             self.db,
             self.state.settings.secret_key,
+            witness=self.state.settings.audit_witness,
             actor=actor,
             role=self.role,
             action=action,

@@ -78,6 +78,7 @@ def run_upload(state: WebState, upload_id: int, path: Path) -> None:
         audit.append(
             db,
             state.settings.secret_key,
+            witness=state.settings.audit_witness,
             actor=user.email if user else "unknown",
             role=user.role if user else "",
             action="upload " + row.status,
@@ -147,6 +148,7 @@ def run_build(state: WebState, build_id: int) -> None:
         audit.append(
             db,
             state.settings.secret_key,
+            witness=state.settings.audit_witness,
             actor=user.email if user else "unknown",
             role=user.role if user else "",
             action="assessment built",

@@ -488,7 +488,7 @@ def register(handler: Handler, state: WebState) -> None:
         if action:
             stmt = stmt.where(AuditEntry.action == action)
         entries = ctx.db.execute(stmt).scalars().all()
-        report = audit.verify(ctx.db, settings.secret_key)
+        report = audit.verify(ctx.db, settings.secret_key, settings.audit_witness)
         actions = sorted(set(ctx.db.execute(select(AuditEntry.action).distinct()).scalars()))
         return ctx.render("audit.html", entries=entries, report=report, actions=actions, action=action)
 

@@ -41,6 +41,8 @@ class Settings:
     #: Failed sign-ins allowed for one e-mail in ``throttle_minutes`` before it is refused for a while.
     throttle_failures: int = 5
     throttle_minutes: int = 15
+    #: The audit log's head file (cspkit.web.audit): the newest entry, witnessed outside the database.
+    audit_witness: Path | None = None
 
 
 def private_dir(ws: Workspace) -> Path:
@@ -84,4 +86,5 @@ def settings_from_env(ws: Workspace, *, secure_cookies_default: bool = True) -> 
         build_formats=tuple(
             f.strip() for f in os.environ.get("CSPKIT_BUILD_FORMATS", "html,pdf,docx,xlsx").split(",") if f.strip()
         ),
+        audit_witness=private_dir(ws) / "audit-head",
     )

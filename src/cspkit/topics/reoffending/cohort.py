@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
-from scipy import stats as scipy_stats
 
+from cspkit.findings.distributions import binom_two_sided_p
 from cspkit.findings.engine import TopicInput
 from cspkit.findings.model import Change, Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Period, month_add, month_label, month_range
@@ -96,7 +96,7 @@ def _untested(value: float | None, baseline: float | None, why: str) -> Change |
 def _mcnemar(only_before: int, only_after: int, value: float, baseline: float) -> Change:
     """Exact McNemar test for a binary outcome of the same people in two periods."""
     discordant = only_before + only_after
-    p_value = float(scipy_stats.binomtest(only_after, discordant, 0.5).pvalue) if discordant else 1.0
+    p_value = binom_two_sided_p(only_after, discordant, 0.5) if discordant else 1.0
     return change_between(
         value,
         baseline,
