@@ -17,6 +17,7 @@ from cspkit.findings.stats import (
     benjamini_hochberg,
     compare_counts,
     compare_monthly_counts,
+    compare_monthly_counts_many,
     compare_proportions,
     midp_rate_ratio_ci,
     paired_counts_test,
@@ -267,6 +268,46 @@ def test_quasi_poisson_matches_statsmodels_with_season_and_days() -> None:
     assert tested.interval is not None
     low99, high99 = tested.interval(0.99)
     assert low99 is not None and high99 is not None and low99 < (change.ci_low or 0) and high99 > (change.ci_high or 0)
+
+
+def test_many_series_fitted_together_match_each_fitted_alone_and_statsmodels() -> None:
+    """A family like the ward x crime-type one: seasonal, over-dispersed, small, some with a calendar month of
+    zeros (no season terms), one with no current events, one constant. Fitted as one stack, each result is the
+    series' own fit and statsmodels' GLM."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    months = _months(2021, 24)
+    family = []
+    for level in (0.4, 1.5, 3, 8, 25, 80, 300):
+        for _ in range(3):
+            mean = level * (1 + 0.4 * np.sin(np.arange(24) * np.pi / 6)) * rng.gamma(4, 1 / 4, 24)
+            family.append(rng.poisson(mean).astype(float))
+    family.append(np.r_[rng.poisson(5, 12), np.zeros(12)].astype(float))  # nothing in the current year
+    family.append(np.full(24, 7.0))  # under-dispersed: the exact mid-p test
+    comparisons = [
+        (dict(zip(months[12:], c[12:], strict=True)), dict(zip(months[:12], c[:12], strict=True)), None, None)
+        for c in family
+    ]
+    together = compare_monthly_counts_many(comparisons)
+    alone = [compare_monthly_counts(*c[:2]) for c in comparisons]
+    methods = set()
+    moy = np.array([int(m[5:]) for m in months])
+    offset = np.log([calendar.monthrange(int(m[:4]), int(m[5:]))[1] for m in months])
+    for counts, a, b in zip(family, together, alone, strict=True):
+        assert a.change.method == b.change.method and a.change.test == b.change.test
+        for name in ("rate_ratio", "ci_low", "ci_high", "p_value", "dispersion"):
+            x, y = getattr(a.change, name), getattr(b.change, name)
+            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-10), name
+        methods.add(a.change.method)
+        if a.change.method == "quasi-Poisson GLM":
+            season = "with month-of-year" in a.change.test
+            columns = [np.ones(24), [0] * 12 + [1] * 12] + ([(moy == k) * 1.0 for k in range(2, 13)] if season else [])
+            fit = sm.GLM(counts, np.column_stack(columns), family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+            assert a.change.rate_ratio == pytest.approx(math.exp(fit.params[1]), rel=1e-7)
+            assert a.change.dispersion == pytest.approx(fit.scale, rel=1e-7)
+    assert len(methods) == 2  # both the GLM and the exact fallback were taken
+    assert any("without month-of-year" in t.change.test for t in together)  # and both designs
 
 
 def test_fallback_rules_are_stated() -> None:

@@ -17,7 +17,7 @@ from cspkit.findings.funnel import rate_interval, rate_unit
 from cspkit.findings.model import Coverage, Finding, GoodDirection
 from cspkit.findings.periods import Comparison, month_add, month_label, month_range
 from cspkit.findings.spc import control_chart, latest_signal
-from cspkit.findings.stats import TestedChange, adjust_changes, compare_monthly_counts
+from cspkit.findings.stats import TestedChange, adjust_changes, compare_monthly_counts_many
 from cspkit.findings.wording import describe_change, describe_spc, format_number
 
 __all__ = ["EMERGING_DEFINITION", "CountSeries", "FindingContext", "build_count_findings", "restricted_clause", "slug"]
@@ -192,18 +192,26 @@ def _sum(monthly: dict[str, float], months: list[str]) -> float:
     return float(sum(monthly.get(m, 0.0) for m in months))
 
 
-def _raw_change(series: CountSeries, ctx: FindingContext) -> tuple[float, float, float, TestedChange]:
+def _raw_changes(family: list[CountSeries], ctx: FindingContext) -> list[tuple[float, float, TestedChange]]:
+    """(value, baseline, tested change) of each series; the family's GLMs are fitted together."""
     comp = ctx.comparison
-    value = _sum(series.monthly, comp.current_months)
-    baseline_sum = float(sum(_sum(series.monthly, months) for months in comp.baseline_months))
-    baseline = baseline_sum / len(comp.baseline_months)
-    change = compare_monthly_counts(
-        {m: series.monthly.get(m, 0.0) for m in comp.current_months},
-        {m: series.monthly.get(m, 0.0) for months in comp.baseline_months for m in months},
-        comp.exposure_current,
-        comp.exposure_baseline,
+    changes = compare_monthly_counts_many(
+        [
+            (
+                {m: series.monthly.get(m, 0.0) for m in comp.current_months},
+                {m: series.monthly.get(m, 0.0) for months in comp.baseline_months for m in months},
+                comp.exposure_current,
+                comp.exposure_baseline,
+            )
+            for series in family
+        ]
     )
-    return value, baseline, baseline_sum, change
+    out = []
+    for series, change in zip(family, changes, strict=True):
+        value = _sum(series.monthly, comp.current_months)
+        baseline = float(sum(_sum(series.monthly, months) for months in comp.baseline_months))
+        out.append((value, baseline / len(comp.baseline_months), change))
+    return out
 
 
 def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list[Finding]:
@@ -213,11 +221,11 @@ def build_count_findings(family: list[CountSeries], ctx: FindingContext) -> list
         family: The indicators; their p-values are adjusted together.
         ctx: The period, comparison and settings of the run.
     """
-    raw = [_raw_change(s, ctx) for s in family]
-    adjusted = adjust_changes([r[3] for r in raw], alpha=ctx.alpha)
+    raw = _raw_changes(family, ctx)
+    adjusted = adjust_changes([r[2] for r in raw], alpha=ctx.alpha)
     out: list[Finding] = []
     quarter_start = month_add(ctx.period[1], -2)
-    for series, (value, baseline, _, _), change in zip(family, raw, adjusted, strict=True):
+    for series, (value, baseline, _), change in zip(family, raw, adjusted, strict=True):
         assert change is not None
         spc = None
         extra = dict(series.extra)

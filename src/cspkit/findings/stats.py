@@ -60,6 +60,7 @@ __all__ = [
     "change_between",
     "compare_counts",
     "compare_monthly_counts",
+    "compare_monthly_counts_many",
     "compare_proportions",
     "midp_rate_ratio_ci",
     "paired_counts_test",
@@ -253,70 +254,114 @@ def _days_in(month: str) -> int:
     return calendar.monthrange(year, mon)[1]
 
 
-def _glm_period_effect(
-    months: list[str], counts: np.ndarray, current: np.ndarray
-) -> tuple[float, float, float, int, bool]:
-    """Poisson GLM of monthly counts with a period indicator: (β, se, φ, residual df, season used).
+#: A period effect fitted by :func:`_glm_period_effects`: (β, se, φ, residual df, season used).
+PeriodFit = tuple[float, float, float, int, bool]
 
-    Month-of-year terms are included when there are at least :data:`SEASON_FROM_MONTHS` months, each calendar
-    month appears at least twice and has at least one event (a calendar month of zeros has no finite effect).
-    """
+
+def _has_season(months: list[str], counts: np.ndarray) -> bool:
+    """Month-of-year terms are fitted with at least :data:`SEASON_FROM_MONTHS` months, each calendar month seen
+    at least twice and with at least one event (a calendar month of zeros has no finite effect)."""
     moy = np.array([int(m[5:7]) for m in months])
-    season = len(months) >= SEASON_FROM_MONTHS and all(
+    return len(months) >= SEASON_FROM_MONTHS and all(
         (moy == k).sum() >= 2 and counts[moy == k].sum() > 0 for k in range(1, 13)
     )
-    columns = [np.ones(len(months)), current.astype(float)]
-    if season:
-        columns += [(moy == k).astype(float) for k in range(2, 13)]
-    design = np.column_stack(columns)
-    offset = np.log([_days_in(m) for m in months])
-    fitted = _poisson_irls(counts, design, offset)
-    if fitted is None:  # a degenerate fit: the caller falls back to the exact test
-        return math.nan, math.nan, math.nan, 0, season
-    beta, cov, mu = fitted
-    df_resid = len(months) - design.shape[1]
-    phi = float(((counts - mu) ** 2 / mu).sum() / df_resid) if df_resid > 0 else math.nan
-    return float(beta[1]), float(math.sqrt(cov[1, 1])), phi, df_resid, season
+
+
+def _glm_period_effects(series: Sequence[tuple[list[str], np.ndarray, np.ndarray]]) -> list[PeriodFit]:
+    """Poisson GLMs of monthly counts with a period indicator, for many series: (β, se, φ, residual df, season).
+
+    Each series is ``(months, counts, current)`` (``current`` is 1 in the current period's months). Series with
+    the same months, period and season terms share one design matrix and are fitted together
+    (:func:`_poisson_irls`): a run of the findings fits about five hundred. A degenerate fit gives NaNs (the
+    caller falls back to the exact test).
+    """
+    out: list[PeriodFit | None] = [None] * len(series)
+    groups: dict[tuple[tuple[str, ...], tuple[int, ...], bool], list[int]] = {}
+    for i, (months, counts, current) in enumerate(series):
+        key = (tuple(months), tuple(int(c) for c in current), _has_season(months, counts))
+        groups.setdefault(key, []).append(i)
+    for (months_key, current_key, season), members in groups.items():
+        months = list(months_key)
+        moy = np.array([int(m[5:7]) for m in months])
+        columns = [np.ones(len(months)), np.asarray(current_key, dtype=float)]
+        if season:
+            columns += [(moy == k).astype(float) for k in range(2, 13)]
+        design = np.column_stack(columns)
+        offset = np.log([_days_in(m) for m in months])
+        counts = np.vstack([series[i][1] for i in members]).astype(float)
+        df_resid = len(months) - design.shape[1]
+        for i, y, fitted in zip(members, counts, _poisson_irls(counts, design, offset), strict=True):
+            if fitted is None:
+                out[i] = (math.nan, math.nan, math.nan, 0, season)
+                continue
+            beta, cov, mu = fitted
+            phi = float(((y - mu) ** 2 / mu).sum() / df_resid) if df_resid > 0 else math.nan
+            out[i] = (float(beta[1]), float(math.sqrt(cov[1, 1])), phi, df_resid, season)
+    return [fit for fit in out if fit is not None]
 
 
 def _poisson_irls(
     y: np.ndarray, design: np.ndarray, offset: np.ndarray, max_iter: int = 50, tol: float = 1e-10
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Poisson log-link GLM by Newton-Raphson (= IRLS): (coefficients, covariance, fitted means), or None.
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Poisson log-link GLMs by Newton-Raphson (= IRLS), one per row of ``y``, all with the same design and
+    offset: (coefficients, covariance, fitted means) per row, or None where the fit fails.
 
     The same maximum-likelihood fit as ``statsmodels.GLM(..., family=Poisson(), offset=...)`` (the tests check
-    it), written out because findings fit over a thousand small models per run and statsmodels' set-up per fit
-    costs more than the fit itself.
+    it), written out because findings fit about five hundred small models per run and statsmodels' set-up per
+    fit costs more than the fit itself. Rows are fitted together (a stack of small matrices per step), and each
+    row stops at its own convergence, so a row's fit is what it would be alone.
     """
+    n_rows = y.shape[0]
+    beta = np.zeros((n_rows, design.shape[1]))
     # start from the overall rate, which is the exact fit of the intercept-only model
-    beta = np.zeros(design.shape[1])
-    beta[0] = math.log(max(y.sum(), 0.5) / np.exp(offset).sum())
-    deviance = math.inf
+    beta[:, 0] = np.log(np.maximum(y.sum(axis=1), 0.5) / np.exp(offset).sum())
+    deviance = np.full(n_rows, math.inf)
+    active = np.ones(n_rows, dtype=bool)
+    failed = np.zeros(n_rows, dtype=bool)
+
+    def means(b: np.ndarray) -> np.ndarray:
+        return np.exp(np.clip(b @ design.T + offset, -30, 30))
+
     for _ in range(max_iter):
-        eta = design @ beta + offset
-        mu = np.exp(np.clip(eta, -30, 30))
-        hessian = design.T @ (design * mu[:, None])
-        try:
-            step = np.linalg.solve(hessian, design.T @ (y - mu))
-        except np.linalg.LinAlgError:
-            return None
-        beta = beta + step
-        mu = np.exp(np.clip(design @ beta + offset, -30, 30))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new_deviance = float(2 * np.sum(np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)))
-        if abs(new_deviance - deviance) <= tol * (abs(new_deviance) + 0.1):
+        rows = np.flatnonzero(active)
+        if len(rows) == 0:
             break
-        deviance = new_deviance
-    else:
-        return None
-    mu = np.exp(design @ beta + offset)
-    try:
-        cov = np.linalg.inv(design.T @ (design * mu[:, None]))
-    except np.linalg.LinAlgError:
-        return None
-    if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(cov)):
-        return None
-    return beta, cov, mu
+        mu = means(beta[rows])
+        hessian = np.einsum("np,rn,nq->rpq", design, mu, design)
+        gradient = (y[rows] - mu) @ design
+        try:
+            step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # one singular row spoils the stack: take the rows one by one
+            step = np.zeros_like(gradient)
+            for k, singular in enumerate(rows):
+                try:
+                    step[k] = np.linalg.solve(hessian[k], gradient[k])
+                except np.linalg.LinAlgError:
+                    failed[singular] = True
+        ok = ~failed[rows]
+        rows, step = rows[ok], step[ok]
+        beta[rows] += step
+        mu = means(beta[rows])
+        yr = y[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new_deviance = 2 * np.sum(np.where(yr > 0, yr * np.log(yr / mu), 0.0) - (yr - mu), axis=1)
+        converged = np.abs(new_deviance - deviance[rows]) <= tol * (np.abs(new_deviance) + 0.1)
+        deviance[rows] = new_deviance
+        active[:] = False
+        active[rows[~converged]] = True
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+    for row in range(n_rows):
+        if failed[row] or active[row]:  # singular, or not converged in max_iter steps
+            out.append(None)
+            continue
+        mu = np.exp(design @ beta[row] + offset)
+        try:
+            cov = np.linalg.inv(design.T @ (design * mu[:, None]))
+        except np.linalg.LinAlgError:
+            out.append(None)
+            continue
+        out.append((beta[row], cov, mu) if np.all(np.isfinite(beta[row])) and np.all(np.isfinite(cov)) else None)
+    return out
 
 
 def _midp_change(
@@ -365,6 +410,41 @@ def compare_monthly_counts(
     Returns:
         The change (not yet judged: see :func:`adjust_changes`) and its interval at any level.
     """
+    return compare_monthly_counts_many([(current, baseline, exposure_current, exposure_baseline)], level)[0]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A comparison that needs its quasi-Poisson GLM (fitted with others by :func:`_glm_period_effects`)."""
+
+    cur: int
+    base: int
+    t_cur: float
+    t_base: float
+    expected: float
+    months: list[str]
+    counts: np.ndarray
+    is_current: np.ndarray
+
+
+def compare_monthly_counts_many(
+    comparisons: Sequence[tuple[Mapping[str, float], Mapping[str, float], float | None, float | None]],
+    level: float = 0.95,
+) -> list[TestedChange]:
+    """:func:`compare_monthly_counts` of many series, ``(current, baseline, exposure_current, exposure_baseline)``
+    each, with the GLMs of series that share their months fitted together (the same results, faster)."""
+    started = [_start_comparison(*c) for c in comparisons]
+    pending = [p for p in started if isinstance(p, _Pending)]
+    fits = iter(_glm_period_effects([(p.months, p.counts, p.is_current) for p in pending]))
+    return [_finish_comparison(p, next(fits), level) if isinstance(p, _Pending) else p for p in started]
+
+
+def _start_comparison(
+    current: Mapping[str, float],
+    baseline: Mapping[str, float],
+    exposure_current: float | None,
+    exposure_baseline: float | None,
+) -> TestedChange | _Pending:
     if not current or not baseline:
         raise AnalysisError("A change needs months in both the current and the baseline period.")
     if set(current) & set(baseline):
@@ -385,7 +465,12 @@ def compare_monthly_counts(
         return _midp_change(
             cur, base, t_cur, t_base, expected, f"{len(months)} months are too few to estimate over-dispersion", None
         )
-    beta, se, phi, df_resid, season = _glm_period_effect(months, counts, is_current)
+    return _Pending(cur, base, t_cur, t_base, expected, months, counts, is_current)
+
+
+def _finish_comparison(p: _Pending, fit: PeriodFit, level: float) -> TestedChange:
+    cur, base, t_cur, t_base, expected, months = p.cur, p.base, p.t_cur, p.t_base, p.expected, p.months
+    beta, se, phi, df_resid, season = fit
     if df_resid < MIN_DISPERSION_DF or not math.isfinite(phi) or not math.isfinite(se):
         return _midp_change(
             cur, base, t_cur, t_base, expected, f"{len(months)} months are too few to estimate over-dispersion", None
