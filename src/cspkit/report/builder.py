@@ -594,7 +594,7 @@ class Builder:
             """A total as the document gives it: the count, or the range its marker gives when withheld."""
             if f is None or f.value is None:
                 return None
-            if not self.withheld(f):
+            if not self.withheld(f) or f.value == 0:  # a zero hidden as "*" is taken as known: the safe side
                 return float(f.value)
             return (1.0, threshold - 1.0) if 0 < f.value < threshold else (float(threshold), math.inf)
 
