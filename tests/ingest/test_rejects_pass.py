@@ -51,7 +51,7 @@ def _load(workspace: Workspace, path: Path) -> tuple[_Recording, Any]:
     con = _Recording(workspace.connect())
     try:
         report = ingest_paths(con, [path], key=workspace.key(), source="police_street", today=TODAY)  # type: ignore[arg-type]
-        rejects = con.execute("SELECT line, column_name, reason FROM rejects ORDER BY line").fetchall()
+        rejects = con.execute("SELECT line, column_name, reason, month FROM rejects ORDER BY line").fetchall()
     finally:
         con.close()
     assert report.ok, report.errors
@@ -82,12 +82,13 @@ def test_rejects_are_found_by_a_narrow_pass_over_the_checks_that_failed(workspac
     con, (loaded, rejects) = _load(workspace, path)
     assert (loaded.rows_read, loaded.rows_accepted, loaded.rows_rejected) == (len(lines) - 1, len(lines) - 4, 3)
     # line numbers: the header is line 1, so data row k (0-based in ``lines``) is line k + 1
-    assert rejects == [(row + 1, "crime_type", "bad_category") for row in sorted(bad)]
+    # each reject carries its record's month ("2022-02" in this file), parsed for the refused rows only
+    assert rejects == [(row + 1, "crime_type", "bad_category", "2022-02") for row in sorted(bad)]
     assert len(con.reads) == 2
     narrow = con.reads[1]
     assert narrow.startswith("INSERT INTO _rejected") and "row_number() OVER ()" in narrow
-    # only the failing column and the month (for the reject's month) are read and checked
-    assert '"raw__crime_type"' in narrow and '"raw__month"' in narrow
+    # only the failing column is trimmed and checked; the month's text passes through for the refused rows' label
+    assert '"raw__crime_type"' in narrow and '"raw__month"' not in narrow and "_src_month" in narrow
     for other in ("longitude", "latitude", "lsoa_code", "reported_by", "falls_within"):
         assert f'"raw__{other}"' not in narrow
 
@@ -102,7 +103,13 @@ def test_narrow_plan_keeps_only_the_named_checks(tmp_path: Path) -> None:
     narrow = loader._plan(contract, match, path, ",", TODAY, only={("latitude", "bad_coordinates")})
     assert ("latitude", "bad_number") in full.checks and ("crime_type", "bad_category") in full.checks
     assert narrow.checks == [("latitude", "bad_coordinates")]
-    assert [t.rsplit(" AS ", 1)[1] for t in narrow.trimmed] == ['"raw__month"', '"raw__latitude"']
+    # the month is not trimmed or parsed for every record: its text passes through to label the refused rows
+    assert [t.rsplit(" AS ", 1)[1] for t in narrow.trimmed] == ['"raw__latitude"', "_src_month"]
+    assert "_src_month" in narrow.month_label and '"val__month"' not in narrow.month_label
+    assert full.month_label == '"val__month"'
+    # a refused month is checked as usual, and labels its rows from its own parsed column
+    by_month = loader._plan(contract, match, path, ",", TODAY, only={("month", "bad_date")})
+    assert by_month.month_label == '"val__month"' and "_src_month" not in " ".join(by_month.trimmed)
 
 
 def test_scan_file_sees_mixed_line_endings_across_block_boundaries(tmp_path: Path) -> None:

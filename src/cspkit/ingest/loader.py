@@ -323,6 +323,7 @@ class _Plan:
     conditions: list[str]  # reject conditions, in order
     checks: list[tuple[str, str]]  # (column, reason) of each condition
     reject: str  # CASE of (column, reason, value) structs: the first failing check of a row
+    month_label: str = "NULL::VARCHAR"  # the month ('YYYY-MM') a row belongs to, at the checks' level
 
     def reader(self, *, quiet: bool) -> str:
         """``read_csv`` of the file. Loud: malformed records are skipped and stored in ``_reader_errors``;
@@ -379,7 +380,7 @@ def _plan(
     conditions: list[str] = []
     checks: list[tuple[str, str]] = []
     reason_cases: list[str] = []
-    wanted = None if only is None else {c for c, _ in only} | {str(contract.month_column)}
+    wanted = None if only is None else {c for c, _ in only}
     for col in contract.columns:
         if col.name not in match.mapping or (wanted is not None and col.name not in wanted):
             continue
@@ -412,8 +413,26 @@ def _plan(
             f"'value': {_mask_sql(raw_name, col.personal)}}}"
         )
     reject = f"CASE {' '.join(reason_cases)} END" if reason_cases else "NULL"
+    month_label = _month_expr(contract, match)
+    month = contract.month_column
+    if wanted is not None and month is not None and month in match.mapping and month not in wanted:
+        # The narrow rejects pass labels its few refused rows with their month: the month's text passes through
+        # the layers untouched and is parsed above the filter, for those rows only (parsing it for every record
+        # was a quarter of that pass).
+        trimmed.append(f"src.{quote_ident(match.mapping[month])} AS _src_month")
+        parsed_month = column_sql(contract.column(month), "_src_month", today_sql).parsed
+        month_label = month_label.replace(quote_ident("val__" + month), f"({parsed_month})")
     return _Plan(
-        path, delimiter, _columns_struct(path, delimiter), numbered, trimmed, parsed, conditions, checks, reject
+        path,
+        delimiter,
+        _columns_struct(path, delimiter),
+        numbered,
+        trimmed,
+        parsed,
+        conditions,
+        checks,
+        reject,
+        month_label,
     )
 
 
@@ -550,7 +569,7 @@ def _write(
         )
         if invalid:
             narrow = _plan(contract, match, path, delimiter, today, only=set(refused))
-            _find_rejects(con, plan, month, refused, narrow=narrow)
+            _find_rejects(con, plan, refused, narrow=narrow)
         result.rows_accepted = int(accepted)
         result.rows_read = int(accepted) + int(invalid) + int(reader_errors)
         result.rows_rejected = result.rows_read - result.rows_accepted
@@ -675,7 +694,7 @@ def _refused_by_check(con: duckdb.DuckDBPyConnection, plan: _Plan, counters: lis
 
 
 def _find_rejects(
-    con: duckdb.DuckDBPyConnection, plan: _Plan, month: str, refused: dict[tuple[str, str], int], *, narrow: _Plan
+    con: duckdb.DuckDBPyConnection, plan: _Plan, refused: dict[tuple[str, str], int], *, narrow: _Plan
 ) -> None:
     """Fill ``_rejected`` (record number, reject, month) with the rows the checks refused (``refused``: how many
     each (column, reason) refused, counted while the accepted rows were written).
@@ -692,7 +711,8 @@ def _find_rejects(
         # into (and repeated inside) the layers
         row = "_row" if checks.numbered else "row_number() OVER ()"
         sql = (
-            f"SELECT {row} AS _row, _reject, CASE WHEN _reject IS NOT NULL THEN {month} END AS _reject_month "
+            f"SELECT {row} AS _row, _reject, CASE WHEN _reject IS NOT NULL THEN {checks.month_label} END "
+            "AS _reject_month "
             f"FROM (SELECT *, {checks.reject} AS _reject FROM {checks.checked(quiet=True)})"
         )
         con.execute(f"INSERT INTO _rejected SELECT * FROM ({sql}) WHERE _reject IS NOT NULL")
