@@ -144,7 +144,8 @@ def victim_counts(inp: TopicInput, months: list[str]) -> dict[str, VictimCounts]
 
     A victim is a repeat victim when at least k of their incidents in the months fall within a window of w days
     (the k-th incident at most w - 1 days after the first, so both ends count: with w = 365, incidents on day 1
-    and day 365 are in one window, day 1 and day 366 are not). Only incidents in the months count.
+    and day 365 are in one window, day 1 and day 366 are not). Only incidents in the months count. Reads the
+    incidents :func:`build` placed (``_PLACED``), so it is called from there.
     """
     get = inp.config.get
     k, window = int(get("definitions.repeat_victim_min_incidents")), int(get("definitions.repeat_victim_window_days"))
