@@ -113,6 +113,10 @@ def test_deleting_the_newest_entries_is_found_by_the_head_file(make_web: Callabl
         head.write_text(head.read_text().replace(str(entries[-1].id), str(entries[0].id), 1))
         altered = audit.verify(db, web.settings.secret_key, head)
         assert not altered.ok and "altered" in altered.reason
+        # the altered head is kept as evidence, and recording goes on (an audit entry never fails its request)
+        kept = head.read_text()
+        audit.append(db, web.settings.secret_key, actor="x", role="analyst", action="view", witness=head)
+        assert head.read_text() == kept and not audit.verify(db, web.settings.secret_key, head).ok
     finally:
         db.close()
 

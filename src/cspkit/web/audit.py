@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ __all__ = ["GENESIS", "ChainReport", "append", "export_csv", "read_head", "verif
 GENESIS = "0" * 64
 _LOCK = threading.Lock()  # appends in this process are serialised; PostgreSQL also takes an advisory lock
 _PG_LOCK_KEY = 0x637370  # "csp"
+_LOG = logging.getLogger(__name__)
 
 
 def _digest(
@@ -52,7 +54,13 @@ def _write_head(witness: Path, secret: bytes, entry_id: int, entry_hash: str) ->
     """Record the newest entry in the head file, unless it already records a newer one (owner-only, atomic)."""
     with open(witness.with_name(witness.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # processes append at once: the head must only move forward
-        current = read_head(witness, secret)
+        try:
+            current = read_head(witness, secret)
+        except ValueError:
+            # an altered head file is evidence: keep it for `verify` to report, and go on recording (an audit
+            # entry must never fail the request that made it)
+            _LOG.warning("The audit head file %s was altered: it is left as it is for `cspkit audit verify`.", witness)
+            return
         if current is not None and current[0] >= entry_id:
             return
         temporary = witness.with_name(witness.name + ".tmp")
@@ -153,7 +161,7 @@ def verify(db: Session, secret: bytes, witness: Path | None = None) -> ChainRepo
             n,
             False,
             head[0],
-            f"it is missing: the head file records entries up to {head[0]}, so the newest were deleted",
+            f"the head file records entries up to {head[0]} and this one is gone, so the newest were deleted",
         )
     return ChainReport(n, True)
 
