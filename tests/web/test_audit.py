@@ -117,6 +117,11 @@ def test_deleting_the_newest_entries_is_found_by_the_head_file(make_web: Callabl
         kept = head.read_text()
         audit.append(db, web.settings.secret_key, actor="x", role="analyst", action="view", witness=head)
         assert head.read_text() == kept and not audit.verify(db, web.settings.secret_key, head).ok
+        for garbage in ("[1, 2]", "{}", "not json"):
+            head.write_text(garbage)
+            audit.append(db, web.settings.secret_key, actor="x", role="analyst", action="view", witness=head)
+            unreadable = audit.verify(db, web.settings.secret_key, head)
+            assert not unreadable.ok and "not readable" in unreadable.reason
     finally:
         db.close()
 

@@ -59,7 +59,7 @@ def _write_head(witness: Path, secret: bytes, entry_id: int, entry_hash: str) ->
         except ValueError:
             # an altered head file is evidence: keep it for `verify` to report, and go on recording (an audit
             # entry must never fail the request that made it)
-            _LOG.warning("The audit head file %s was altered: it is left as it is for `cspkit audit verify`.", witness)
+            _LOG.warning("The audit head file %s is unreadable or altered: left for `cspkit audit verify`.", witness)
             return
         if current is not None and current[0] >= entry_id:
             return
@@ -78,11 +78,11 @@ def read_head(witness: Path, secret: bytes) -> tuple[int, str] | None:
     """
     try:
         head = json.loads(witness.read_text())
+        entry_id, entry_hash = int(head["id"]), str(head["hash"])
     except FileNotFoundError:
         return None
-    except json.JSONDecodeError:
+    except (ValueError, KeyError, TypeError):  # not JSON, or not the head's fields
         raise ValueError(f"the audit head file {witness} is not readable") from None
-    entry_id, entry_hash = int(head["id"]), str(head["hash"])
     if not hmac.compare_digest(_head_mac(secret, entry_id, entry_hash), str(head.get("mac", ""))):
         raise ValueError(f"the audit head file {witness} was altered")
     return entry_id, entry_hash
