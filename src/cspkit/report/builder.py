@@ -569,7 +569,8 @@ class Builder:
                 f" {len(suppressed)} LSOAs are hatched grey, not published: fewer than {self.inp.suppress_below} "
                 "incidents, or hatched so that the small counts of their ward cannot be worked out."
             )
-        shown = classes_by_area({c: float(v) for c, v in counts.items() if c not in set(suppressed)})
+        hatched = set(suppressed)
+        shown = classes_by_area({c: float(v) for c, v in counts.items() if c not in hatched})
         return Figure(
             svg=svg,
             png=png,

@@ -100,9 +100,10 @@ def quantile_classes(values: Sequence[float], n_classes: int = 5) -> list[MapCla
     return classes
 
 
-def classes_by_area(values: Mapping[str, float]) -> dict[str, MapClass]:
-    """The class each area falls in on a map of ``values`` (what the legend tells a reader of its value)."""
-    classes = quantile_classes(list(values.values()))
+def classes_by_area(values: Mapping[str, float], classes: Sequence[MapClass] | None = None) -> dict[str, MapClass]:
+    """The class each area falls in on a map of ``values`` (what the legend tells a reader of its value); the
+    classes are the quantile classes of ``values`` unless given."""
+    classes = quantile_classes(list(values.values())) if classes is None else classes
     uppers = [map_class.high for map_class in classes]
     return {
         code: classes[int(np.searchsorted(uppers, value, side="left"))]
@@ -190,7 +191,7 @@ def _figure(
         if code in values and code not in hidden and math.isfinite(float(values[code]))
     }
     classes = quantile_classes(list(shown.values()))
-    uppers = [map_class.high for map_class in classes]
+    class_of = classes_by_area(shown, classes)
 
     with rc_context(_RC):
         figure = Figure(figsize=FIGURE_SIZE)
@@ -201,7 +202,7 @@ def _figure(
         axes.set_aspect("equal")
 
         classed = [code for code in codes if code in shown]
-        colours = [classes[int(np.searchsorted(uppers, shown[code], side="left"))].colour for code in classed]
+        colours = [class_of[code].colour for code in classed]
         _draw(axes, [paths[c] for c in classed], facecolor=colours, edgecolor=BORDER_COLOUR, linewidth=0.3)
         hatched = [code for code in codes if code in hidden]
         _draw(
