@@ -365,25 +365,52 @@ def _measure(task: str, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Pairs of (DuckDB ``CREATE TABLE``, cspkit ingest) run one after the other; the verdict is the median pair's
+#: ratio. This VM's speed drifts by 10-20% from minute to minute, and one pair can land on either side of it.
+INGEST_PAIRS = 3
+
+
 def bench_ingest(opts: Options) -> BenchResult:
     """Ingest of a data.police.uk street file scaled to ``opts.rows`` rows, against bare DuckDB on the same file."""
     path = street_csv(opts.rows)
     args = {"file": str(path), "tmp": str(OUT)}
     _warm_page_cache(path)
     result = BenchResult("ingest", details={"file": str(path.relative_to(REPO)), "file_bytes": path.stat().st_size})
-    result.measurements["duckdb count(*)"] = _measure("count", args)
-    result.measurements["duckdb CREATE TABLE (text, on disk)"] = _measure("ctas", args)
-    cs = _measure("cspkit_ingest", args)
+    result.measurements["duckdb count(*)"] = count = _measure("count", args)
+    pairs = []
+    for _ in range(INGEST_PAIRS):
+        ctas, cs = _measure("ctas", args), _measure("cspkit_ingest", args)
+        pairs.append((cs["seconds"] / ctas["seconds"], ctas, cs))
+    pairs.sort(key=lambda pair: pair[0])
+    ratio, ctas, cs = pairs[len(pairs) // 2]
+    result.measurements["duckdb CREATE TABLE (text, on disk)"] = ctas
     result.measurements["cspkit ingest"] = cs
-    count_s = result.measurements["duckdb count(*)"]["seconds"]
-    ctas_s = result.measurements["duckdb CREATE TABLE (text, on disk)"]["seconds"]
-    cs["ratio_to_count"] = round(cs["seconds"] / count_s, 2)
-    cs["ratio_to_create_table"] = round(cs["seconds"] / ctas_s, 2)
-    result.details["accounting_ok"] = cs["rows"] == opts.rows == cs["rows_accepted"] + cs["rows_rejected"]
+    cs["ratio_to_count"] = round(cs["seconds"] / count["seconds"], 2)
+    cs["ratio_to_create_table"] = round(ratio, 2)
+    result.details["lines"] = [
+        f"\n{INGEST_PAIRS} pairs (CREATE TABLE, then cspkit), the median shown above: "
+        + ", ".join(f"{c['seconds']:.2f} s / {t['seconds']:.2f} s = {r:.2f}x" for r, t, c in pairs)
+    ]
+    result.details["ratios_to_create_table"] = [round(r, 3) for r, _, _ in pairs]
+    result.details["accounting_ok"] = all(
+        c["rows"] == opts.rows == c["rows_accepted"] + c["rows_rejected"] for _, _, c in pairs
+    )
     result.checks = [
         Check("rows read = file rows = accepted + rejected", float(result.details["accounting_ok"]), 1, True, ""),
-        Check("cspkit / duckdb CREATE TABLE", cs["ratio_to_create_table"], TARGET_RATIO_TO_CREATE_TABLE, False, "x"),
-        Check("cspkit peak memory", cs["peak_rss_bytes"], TARGET_INGEST_PEAK_BYTES, False, "bytes"),
+        Check(
+            "cspkit / duckdb CREATE TABLE (median pair)",
+            cs["ratio_to_create_table"],
+            TARGET_RATIO_TO_CREATE_TABLE,
+            False,
+            "x",
+        ),
+        Check(
+            "cspkit peak memory (largest)",
+            max(c["peak_rss_bytes"] for _, _, c in pairs),
+            TARGET_INGEST_PEAK_BYTES,
+            False,
+            "bytes",
+        ),
     ]
     return result
 
@@ -404,9 +431,8 @@ def profile_variants(plan: Any) -> dict[str, dict[str, Any]]:
         "A. loader's read_csv only: count(*)": {"sql": f"SELECT count(*) FROM {reader}"},
         "B. trimmed and parsed, count(*)": {"sql": f"SELECT count(*) FROM {checked}"},
         "C. accepted rows (all checks), count(*)": {"sql": f"SELECT count(*) FROM {checked} WHERE {plan.accepted}"},
-        "D. narrow rejects pass (crime type refused)": {
-            "sql": f"SELECT count(*) FROM (SELECT row_number() OVER () AS _row, _reject FROM (SELECT *, "
-            f"{narrow.reject} AS _reject FROM {narrow.checked(quiet=True)})) WHERE _reject IS NOT NULL"
+        "D. narrow rejects pass (crime type refused), in file order": {
+            "sql": f"CREATE TEMP TABLE r AS SELECT {narrow.reject} AS _reject FROM {narrow.checked(quiet=True)}"
         },
         "E. C written to a DuckDB file (no pseudonyms)": {
             "sql": f"CREATE TABLE t AS SELECT * EXCLUDE (_row) FROM (SELECT NULL AS _row, * FROM {checked}) "

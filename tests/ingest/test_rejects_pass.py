@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from cspkit.ingest import ingest_paths, loader
-from cspkit.ingest.readers import count_lines, scan_file
+from cspkit.ingest.readers import scan_file
 from cspkit.sources import get_contract, match_header
 from cspkit.workspace import Workspace
 from tests.conftest import POLICE_ZIP
@@ -86,11 +86,46 @@ def test_rejects_are_found_by_a_narrow_pass_over_the_checks_that_failed(workspac
     assert rejects == [(row + 1, "crime_type", "bad_category", "2022-02") for row in sorted(bad)]
     assert len(con.reads) == 2
     narrow = con.reads[1]
-    assert narrow.startswith("INSERT INTO _rejected") and "row_number() OVER ()" in narrow
+    # numbered by the row ids of a table written in file order, on every core (no row_number() window)
+    assert narrow.startswith("CREATE TEMP TABLE _record_rejects") and "row_number()" not in narrow
     # only the failing column is trimmed and checked; the month's text passes through for the refused rows' label
     assert '"raw__crime_type"' in narrow and '"raw__month"' not in narrow and "_src_month" in narrow
     for other in ("longitude", "latitude", "lsoa_code", "reported_by", "falls_within"):
         assert f'"raw__{other}"' not in narrow
+
+
+def test_rejects_keep_their_lines_in_a_file_read_in_parallel_row_groups(workspace: Workspace, tmp_path: Path) -> None:
+    """Record numbers from the row ids of the rejects pass stay in file order when DuckDB reads the file in parallel
+    and writes many row groups (122,880 rows each): a real month repeated to 300,000 records, rejects planted from
+    the first record to the last, a blank line and a record spread over two lines (a quoted line break) between
+    them, so the lines DuckDB's record numbers map to are found by the record-start pass."""
+    lines = _street_lines()
+    header = lines[0]
+    body = [line for line in lines[1:] if line.count(",") == header.count(",")]  # rows without quoted commas
+    records = [body[i % len(body)] for i in range(300_000)]
+    crime_type = header.rstrip("\n").split(",").index("Crime type")
+    bad = sorted(
+        {0, 1, 122_879, 122_880, 150_001, 245_760, 299_998, 299_999, *random.Random(7).sample(range(300_000), 30)}
+    )
+    for row in bad:
+        cells = records[row].rstrip("\n").split(",")
+        cells[crime_type] = "Burglry"
+        records[row] = ",".join(cells) + "\n"
+    cells = records[200_000].rstrip("\n").split(",")
+    cells[crime_type + 2] = '"two\nlines"'  # Context: a quoted value with a line break
+    records[200_000] = ",".join(cells) + "\n"
+    records.insert(100_000, "\n")  # a blank line: no record
+    path = tmp_path / "2022-02-bedfordshire-street.csv"
+    path.write_text(header + "".join(records), encoding="utf-8")
+
+    # the file line of each planted record: the header is line 1; after the blank line, one more; after the
+    # record on two lines, one more again
+    def line_of(row: int) -> int:
+        return row + 2 + (row >= 100_000) + (row > 200_000)
+
+    _, (loaded, rejects) = _load(workspace, path)
+    assert (loaded.rows_read, loaded.rows_rejected) == (300_000, len(bad))
+    assert rejects == [(line_of(row), "crime_type", "bad_category", "2022-02") for row in bad]
 
 
 def test_narrow_plan_keeps_only_the_named_checks(tmp_path: Path) -> None:
@@ -128,7 +163,23 @@ def test_scan_file_sees_mixed_line_endings_across_block_boundaries(tmp_path: Pat
         path.write_bytes(data)
         assert scan_file(path).mixed_newlines is mixed, data[-12:]
     path.write_bytes(b"h\na\nb")
-    assert count_lines(path) == 3
+    assert scan_file(path).lines == 3
+
+
+def test_scan_file_counts_lines_and_sees_unicode_spaces_in_any_block(tmp_path: Path) -> None:
+    """Lines across 1 MB blocks, and Unicode space separators (whose UTF-8 lead bytes the loader's trimming test
+    relies on being absent) wherever they are, found by the same read as the hash."""
+    block = 1 << 20
+    path = tmp_path / "f.csv"
+    for data, lines in ((b"", 0), (b"h\n", 1), (b"h\r\na\r\n", 2), (b"a\n" * block + b"b", block + 1)):
+        path.write_bytes(data)
+        assert scan_file(path).lines == lines
+    for space in ("\xa0", "\u1680", "\u2000", "\u200a", "\u202f", "\u205f", "\u3000"):
+        for where in (0, block - 1, block + 5):
+            path.write_bytes(b"x" * where + f"a{space},b\n".encode())
+            assert scan_file(path).unicode_spaces, (hex(ord(space)), where)
+    path.write_bytes("Café,naïve\n".encode() + b"x" * block)  # non-ASCII, but no lead byte of a space
+    assert not scan_file(path).unicode_spaces
 
 
 def _csv_module_starts(path: Path, enough: int, last_byte: int) -> tuple[list[int], list[int], bool]:

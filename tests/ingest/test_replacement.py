@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cspkit.ingest import LoadResult, ingest_paths
+from cspkit.ingest.readers import file_hash, legacy_sha256
 from cspkit.warehouse.status import rejects, status
 from cspkit.workspace import Workspace
 
@@ -226,3 +227,29 @@ def test_a_file_holding_nothing_is_retired_by_the_next_file_of_its_agency(worksp
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_a_file_loaded_under_its_sha256_is_recognised_once_and_takes_the_blake3_hash(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Warehouses made before content hashes were BLAKE3 hold SHA-256 hex: the same file again is still a no-op
+    (its SHA-256 is computed once, and the entry takes the new hash), and a changed file of that name still loads."""
+    path = tmp_path / "asb.csv"
+    path.write_text(FIRST, encoding="utf-8")
+    first = _load(workspace, path)
+    con = workspace.connect()
+    try:  # as an earlier cspkit wrote it
+        con.execute("UPDATE ingest_log SET content_hash = ? WHERE file_id = ?", [legacy_sha256(path), first.file_id])
+    finally:
+        con.close()
+    before = _state(workspace)
+    again = _load(workspace, path)
+    assert (again.status, again.file_id, _state(workspace)) == ("unchanged", first.file_id, before)
+    con = workspace.connect(read_only=True)
+    try:
+        stored = con.execute("SELECT content_hash FROM ingest_log WHERE file_id = ?", [first.file_id]).fetchall()
+    finally:
+        con.close()
+    assert stored == [(file_hash(path),)] and file_hash(path).startswith("blake3:")
+    path.write_text(CORRECTED, encoding="utf-8")
+    assert _load(workspace, path).status == "loaded"

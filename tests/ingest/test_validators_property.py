@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cspkit.ingest.loader import load_file
 from cspkit.ingest.readers import InputFile
-from cspkit.ingest.validate import column_sql
+from cspkit.ingest.validate import column_sql, trimmed_sql
 from cspkit.sources.contracts import Column
 from cspkit.warehouse.store import connect
 
@@ -100,6 +100,52 @@ def test_date_parser_accepts_exactly_what_python_strptime_accepts(
             assert parsed == expected, value
             assert ("future_date" in reasons) == (expected > TODAY), value
             assert "bad_date" not in reasons, value
+
+
+#: Text with spaces, tabs, control characters or Unicode spaces at either end (or neither), ASCII or not.
+_ends = st.sampled_from(["", "", "", " ", "  ", "\t", "\r", "\x01", "\xa0", "\u2009", "\u3000", " \xa0"])
+padded = st.builds(
+    lambda a, t, b: a + t + b, _ends, st.one_of(any_text, st.text(st.characters(codec="ascii"), max_size=10)), _ends
+)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(padded, any_text, spaces), min_size=1, max_size=40))
+def test_trimmed_text_is_duckdbs_trim(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+    """The trimmed text is what trim() gives (NULL when blank), though trim runs only where the cheap test says it
+    may change the value; without Unicode spaces in the file (``unicode_spaces=False``) the ASCII test suffices."""
+    full, ascii_only = trimmed_sql("v"), trimmed_sql("v", unicode_spaces=False)
+    rows = con.execute(
+        f"SELECT {full}, {ascii_only} FROM (SELECT unnest(?) AS v, generate_subscripts(?, 1) AS i) ORDER BY i",
+        [values, values],
+    ).fetchall()
+    for value, (trimmed, trimmed_ascii) in zip(values, rows, strict=True):
+        assert trimmed == (_duck_trim(value) or None), value
+        if not any(lead in value.encode() for lead in (b"\xc2", b"\xe1", b"\xe2", b"\xe3")):
+            assert trimmed_ascii == trimmed, value
+
+
+month_like = st.builds(
+    lambda y, m: f"{y}-{m}",
+    st.text("0123456789", min_size=3, max_size=5),
+    st.text("0123456789", min_size=1, max_size=3),
+)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(month_like, any_text, spaces), min_size=1, max_size=40))
+def test_month_parser_accepts_exactly_year_dash_month(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+    """A month is four digits, a dash and 01-12 (after trimming); one after today's month is in the future."""
+    for value, (parsed, reasons) in zip(values, _evaluate(con, Column("month", "month"), values), strict=True):
+        text = _duck_trim(value)
+        valid = re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text) is not None
+        if not text:
+            assert parsed is None and reasons == ["missing_value"], value
+        elif not valid:
+            assert parsed is None and reasons == ["bad_date"], value
+        else:
+            assert parsed == text, value
+            assert reasons == (["future_date"] if text > TODAY.strftime("%Y-%m") else []), value
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ The whole file is read by DuckDB (all columns as text) and streamed once, in par
 (trimmed text, parsed values, checks) straight into its table: the rows without a reject are written with personal
 columns replaced by keyed pseudonyms. The same pass counts the rows it refuses, by the check that refused each (a
 temporary sequence per check, advanced only for a refused row), so a file without a reject is read once, and a file
-with rejects is read once more, in order, for the columns and checks that refused a row and nothing else. Refused
+with rejects is read once more, in parallel, for the columns and checks that refused a row and nothing else. Refused
 rows go to ``rejects`` with their line, column, reason code and a masked value. Rows read = rows accepted + rows
 rejected, always. A file whose content was loaded before is a no-op; a corrected file for the same source, agency
 and months replaces those rows in the same transaction; a process killed mid-load leaves the warehouse as it was
@@ -12,11 +12,18 @@ before that file.
 
 Row order: accepted rows are written with ``preserve_insertion_order = false`` (every core writes; no re-ordering
 of row groups), so the order of rows in the warehouse is not the order of the file. Nothing depends on it: record
-numbers come from the rejects pass, which numbers the records in file order.
+numbers come from the rejects pass, which writes each record's reject (NULL for nearly all) to a temporary table in
+file order, so a record's number is its row id.
+
+Before the load, one read of the file's bytes (:func:`cspkit.ingest.readers.scan_file`) gives its content hash
+(BLAKE3), its line endings and lines, and whether it holds a Unicode space at all; when it does not, values are
+tested for surrounding ASCII spaces only (:func:`cspkit.ingest.validate.trimmed_sql`).
 
 Storage of ``crime_id`` (a unique 64-hex text per crime): DuckDB's default compression. Storing it uncompressed
 would save about 2 CPU seconds per 5 million rows once, at load, for about 130 MB more on disk per 5 million rows
 in a warehouse that is read by every command, copied in backups, and encrypted at rest; the load is not worth it.
+Measured again with encryption (December 2026): the whole load was 0.3 s faster per 5 million rows, not 1 s, since
+the 127 MB more are also encrypted.
 
 Line numbers of rejects are physical lines of the file DuckDB read (1-based, header = line 1), where the record
 starts. DuckDB numbers records, so when a file has rejects and its records are not one per line (a malformed row,
@@ -46,13 +53,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from cspkit.errors import InputFileError, SourceError
 from cspkit.ingest.readers import (
+    CONTENT_HASH_PREFIX,
     InputFile,
-    count_lines,
+    legacy_sha256,
     normalise_newlines,
     scan_file,
     sniff_text,
@@ -208,7 +217,7 @@ def load_file(
         match = match_header(contract, [*header, "Longitude", "Latitude"])
     agency_name = _agency_slug(agency or item.force or contract.default_agency)
     scan = scan_file(item.path)  # hash and line endings in one read
-    content_hash = scan.sha256
+    content_hash = scan.content_hash
     result = LoadResult(
         item.display,
         contract.name,
@@ -219,11 +228,7 @@ def load_file(
         encoding=encoding,
         duplicated_columns=match.duplicated,
     )
-    seen = con.execute(
-        "SELECT file_id, rows_read, rows_accepted, rows_rejected, months FROM ingest_log "
-        "WHERE content_hash = ? AND source = ? AND agency = ? AND active",
-        [content_hash, contract.name, agency_name],
-    ).fetchall()
+    seen = _loaded_before(con, item, contract.name, agency_name, content_hash)
     if seen:
         fid, read, accepted, rejected, months = seen[0]
         result.status = "unchanged"
@@ -241,7 +246,7 @@ def load_file(
         # DuckDB's strict reader refuses a file whose lines end partly in CR LF and partly in LF
         path = normalise_newlines(path, scratch / "input.lf.csv")
     personal = any(c.personal for c in contract.columns if c.name in match.mapping)
-    plan = _plan(contract, match, path, delimiter, today)
+    plan = _plan(contract, match, path, delimiter, today, unicode_spaces=text_scan.unicode_spaces)
     with _no_spill(con, personal, item.display), _memory_cap(con, personal):
         try:
             _write(
@@ -255,11 +260,44 @@ def load_file(
                 path=path,
                 plan=plan,
                 today=today,
+                lines=text_scan.lines,
             )
         finally:
-            for temp in ("_rejected", "_reader_errors", "_reader_scans", "_malformed", "_line_map"):
+            for temp in ("_rejected", "_record_rejects", "_reader_errors", "_reader_scans", "_malformed", "_line_map"):
                 con.execute(f"DROP TABLE IF EXISTS {temp}")
     return result
+
+
+def _loaded_before(
+    con: duckdb.DuckDBPyConnection, item: InputFile, source: str, agency: str, content_hash: str
+) -> list[tuple[Any, ...]]:
+    """The active ingest log entry of the same content, source and agency: (file_id, rows read, accepted, rejected,
+    months), or nothing.
+
+    Entries written before content hashes were BLAKE3 hold the SHA-256 of the file. When an active entry of the same
+    source, agency and file name holds one, the file's SHA-256 is computed (once) and, if it matches, the entry
+    takes the BLAKE3 hash, so re-loading an unchanged file stays a no-op across the change.
+    """
+    query = (
+        "SELECT file_id, rows_read, rows_accepted, rows_rejected, months FROM ingest_log "
+        "WHERE content_hash = ? AND source = ? AND agency = ? AND active"
+    )
+    seen = con.execute(query, [content_hash, source, agency]).fetchall()
+    if seen:
+        return seen
+    legacy = con.execute(
+        "SELECT file_id, content_hash FROM ingest_log WHERE source = ? AND agency = ? AND file_name = ? AND active "
+        "AND NOT starts_with(content_hash, ?)",
+        [source, agency, item.display, CONTENT_HASH_PREFIX],
+    ).fetchall()
+    if not legacy:
+        return []
+    sha256 = legacy_sha256(item.path)
+    for file_id, stored in legacy:
+        if stored == sha256:
+            con.execute("UPDATE ingest_log SET content_hash = ? WHERE file_id = ?", [content_hash, file_id])
+            return con.execute(query, [content_hash, source, agency]).fetchall()
+    return []
 
 
 #: Memory DuckDB may use while loading open data (police files of millions of rows); beyond it, the checked rows
@@ -324,6 +362,7 @@ class _Plan:
     checks: list[tuple[str, str]]  # (column, reason) of each condition
     reject: str  # CASE of (column, reason, value) structs: the first failing check of a row
     month_label: str = "NULL::VARCHAR"  # the month ('YYYY-MM') a row belongs to, at the checks' level
+    unicode_spaces: bool = True  # the file may hold Unicode spaces (see validate.trimmed_sql)
 
     def reader(self, *, quiet: bool) -> str:
         """``read_csv`` of the file. Loud: malformed records are skipped and stored in ``_reader_errors``;
@@ -367,12 +406,14 @@ def _plan(
     delimiter: str,
     today: dt.date,
     only: set[tuple[str, str]] | None = None,
+    *,
+    unicode_spaces: bool = True,
 ) -> _Plan:
     """The layered SQL of a file (see :class:`_Plan`).
 
     ``only``: keep just the checks of these (column, reason) pairs, and just the columns they (and the month) read:
     the narrow rejects pass, which looks again only at what refused a row (see :func:`_find_rejects`). Without it,
-    every column and every check.
+    every column and every check. ``unicode_spaces``: the file may hold Unicode spaces (``FileScan``).
     """
     today_sql = f"DATE {sql_str(today.isoformat())}"
     trimmed: list[str] = []
@@ -386,7 +427,12 @@ def _plan(
             continue
         raw_name, val_name = quote_ident("raw__" + col.name), quote_ident("val__" + col.name)
         csql = column_sql(
-            col, f"src.{quote_ident(match.mapping[col.name])}", today_sql, raw_ref=raw_name, parsed_ref=val_name
+            col,
+            f"src.{quote_ident(match.mapping[col.name])}",
+            today_sql,
+            raw_ref=raw_name,
+            parsed_ref=val_name,
+            unicode_spaces=unicode_spaces,
         )
         trimmed.append(f"{csql.raw} AS {raw_name}")
         # free text parses to itself: the parsed column is the trimmed one under its second name
@@ -433,6 +479,7 @@ def _plan(
         checks,
         reject,
         month_label,
+        unicode_spaces,
     )
 
 
@@ -498,6 +545,7 @@ def _write(
     path: Path,
     plan: _Plan,
     today: dt.date,
+    lines: int,
 ) -> None:
     table = contract.name
     stored = dict(_stored_exprs(contract, match, key, result.agency))
@@ -525,7 +573,7 @@ def _write(
             for condition, counter in zip(plan.conditions, counters, strict=True)
         )
         where = f"{plan.accepted} OR (CASE {count_refused} END) < 0" if counters else "true"
-        with _unordered(con):
+        with _insertion_order(con, preserve=False):
             try:
                 accepted = int(
                     con.execute(
@@ -568,7 +616,7 @@ def _write(
             '"value" VARCHAR), _reject_month VARCHAR)'
         )
         if invalid:
-            narrow = _plan(contract, match, path, delimiter, today, only=set(refused))
+            narrow = _plan(contract, match, path, delimiter, today, set(refused), unicode_spaces=plan.unicode_spaces)
             _find_rejects(con, plan, refused, narrow=narrow)
         result.rows_accepted = int(accepted)
         result.rows_read = int(accepted) + int(invalid) + int(reader_errors)
@@ -584,7 +632,7 @@ def _write(
         con.execute("DROP TABLE IF EXISTS _line_map")
         con.execute("CREATE TEMP TABLE _line_map (_row BIGINT, line BIGINT)")
         if result.rows_read > result.rows_accepted:
-            _fix_line_numbers(con, path, delimiter, accepted + invalid, int(reader_errors), count_lines(path))
+            _fix_line_numbers(con, path, delimiter, accepted + invalid, int(reader_errors), lines)
         replaced = _delete_replaced(con, contract, result)
         result.rows_replaced = replaced
         con.execute(
@@ -662,12 +710,15 @@ def _delete_replaced(con: duckdb.DuckDBPyConnection, contract: Contract, result:
 
 
 @contextlib.contextmanager
-def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let DuckDB write the accepted rows in any order (``preserve_insertion_order = false``): the insert streams
-    on every core without re-ordering row groups. Warehouse row order is therefore not file order; nothing reads
-    it (record numbers come from the rejects pass, which keeps order)."""
+def _insertion_order(con: duckdb.DuckDBPyConnection, *, preserve: bool) -> Iterator[None]:
+    """Set ``preserve_insertion_order`` for a statement, and restore it after.
+
+    False for the accepted rows: DuckDB writes them in any order, streaming on every core without re-ordering row
+    groups, so warehouse row order is not file order (nothing reads it). True for the rejects pass, whose record
+    numbers are the row ids of a table written in file order.
+    """
     previous = bool(con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0])
-    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET preserve_insertion_order = {str(preserve).lower()}")
     try:
         yield
     finally:
@@ -699,23 +750,34 @@ def _find_rejects(
     """Fill ``_rejected`` (record number, reject, month) with the rows the checks refused (``refused``: how many
     each (column, reason) refused, counted while the accepted rows were written).
 
-    The file is read once more, in order, but narrowly: only the columns and checks that refused a row (``narrow``),
-    since a row's first failing check is always one of those; the record number is a ``row_number()`` over that
-    stream. Where a unique column numbered the rows already (small partner files) the whole plan runs. Should the
-    narrow pass not find exactly the rows counted (it always should), the whole plan runs too.
+    The file is read once more, narrowly: only the columns and checks that refused a row (``narrow``), since a
+    row's first failing check is always one of those. The pass runs on every core and writes each record's reject
+    (NULL for nearly all) to a temporary table in file order, so a record's number is its row id + 1; a
+    ``row_number()`` window would keep the pass on one core. Where a unique column numbered the rows already
+    (small partner files) the whole plan runs. Should the narrow pass not find exactly the rows counted (it always
+    should), the whole plan runs too.
     """
     passes = [plan] if plan.numbered else [narrow, plan]
     for checks in passes:
         con.execute("DELETE FROM _rejected")
-        # unnumbered: a window above the checks numbers the records, and also keeps the filter from being pushed
-        # into (and repeated inside) the layers
-        row = "_row" if checks.numbered else "row_number() OVER ()"
-        sql = (
-            f"SELECT {row} AS _row, _reject, CASE WHEN _reject IS NOT NULL THEN {checks.month_label} END "
-            "AS _reject_month "
-            f"FROM (SELECT *, {checks.reject} AS _reject FROM {checks.checked(quiet=True)})"
-        )
-        con.execute(f"INSERT INTO _rejected SELECT * FROM ({sql}) WHERE _reject IS NOT NULL")
+        month = f"CASE WHEN _reject IS NOT NULL THEN {checks.month_label} END AS _reject_month"
+        rejects = f"SELECT *, {checks.reject} AS _reject FROM {checks.checked(quiet=True)}"
+        if checks.numbered:
+            # the filter sits above the window, so it is not pushed into (and repeated inside) the layers
+            con.execute(
+                f"INSERT INTO _rejected SELECT * FROM (SELECT _row, _reject, {month} FROM ({rejects})) "
+                "WHERE _reject IS NOT NULL"
+            )
+        else:
+            con.execute("DROP TABLE IF EXISTS _record_rejects")
+            with _insertion_order(con, preserve=True):
+                con.execute(f"CREATE TEMP TABLE _record_rejects AS SELECT _reject, {month} FROM ({rejects})")
+            # row ids of a table written in this transaction start at a large offset, one per record, in order
+            con.execute(
+                "INSERT INTO _rejected SELECT rowid - (SELECT min(rowid) FROM _record_rejects) + 1, _reject, "
+                "_reject_month FROM _record_rejects WHERE _reject IS NOT NULL"
+            )
+            con.execute("DROP TABLE _record_rejects")
         found = con.execute("SELECT _reject.column, _reject.reason, count(*) FROM _rejected GROUP BY ALL").fetchall()
         if {(str(c), str(r)): int(n) for c, r, n in found} == refused:
             return

@@ -94,31 +94,44 @@ class ColumnSql:
     checks: list[tuple[str, str]]
 
 
-def trimmed_sql(source_expr: str) -> str:
+def trimmed_sql(source_expr: str, *, unicode_spaces: bool = True) -> str:
     """The text with surrounding spaces removed, NULL when blank.
 
-    Only values that need it are trimmed: ``trim`` copies every value it touches, and most values (nearly every
-    value of a data.police.uk file) have no surrounding space, so they pass through as they are.
+    Only values that may need it are trimmed: ``trim`` copies every value it touches, and nearly every value has
+    no surrounding space, so it passes through as it is. The test is cheap because most of it compares the value
+    with a constant, which DuckDB does on the value's inlined 4-byte prefix: ``< '!'`` holds for a blank value and
+    for one whose first byte is a space (or a control character: trim keeps it, so such a value comes out of the
+    trim branch as it went in). Only the last byte is looked up (``ends_with``).
+
+    ``unicode_spaces``: whether the file may hold a Unicode space separator other than U+0020 (see
+    :class:`cspkit.ingest.readers.FileScan`); trim removes those too. Then a value whose first character is not
+    ASCII (``>= chr(128)``) takes the trim branch, and so does one whose last character is a Unicode space (tested
+    only for values with a non-ASCII character: ``strlen`` counts bytes, ``length`` characters).
     """
     src = source_expr
-    # trim removes Unicode space separators (\p{Zs}); beyond ' ' they are non-ASCII, so the regex runs only on
-    # values with a non-ASCII character (strlen counts bytes, length characters)
-    unicode_space = f"(strlen({src}) <> length({src}) AND regexp_matches({src}, '^\\p{{Zs}}|\\p{{Zs}}$'))"
-    needs = f"{src} = '' OR starts_with({src}, ' ') OR ends_with({src}, ' ') OR {unicode_space}"
+    needs = f"{src} < '!' OR ends_with({src}, ' ')"
+    if unicode_spaces:
+        needs += f" OR {src} >= chr(128) OR (strlen({src}) <> length({src}) AND regexp_matches({src}, '\\p{{Zs}}$'))"
     return f"CASE WHEN {needs} THEN NULLIF(trim({src}), '') ELSE {src} END"
 
 
 def column_sql(
-    column: Column, source_expr: str, today_sql: str, *, raw_ref: str | None = None, parsed_ref: str | None = None
+    column: Column,
+    source_expr: str,
+    today_sql: str,
+    *,
+    raw_ref: str | None = None,
+    parsed_ref: str | None = None,
+    unicode_spaces: bool = True,
 ) -> ColumnSql:
     """Parser and checks of one column, reading the text expression ``source_expr``.
 
     Layered use (how the loader streams a file once): select ``raw`` as a column of one layer, then ``parsed`` over
     it in the next (pass the first column's name as ``raw_ref``), then the checks over both (``raw_ref`` and
     ``parsed_ref``), so each value is trimmed and parsed once however many checks read it. Without the refs every
-    expression is written in full over ``source_expr``.
+    expression is written in full over ``source_expr``. ``unicode_spaces``: see :func:`trimmed_sql`.
     """
-    raw = trimmed_sql(source_expr)
+    raw = trimmed_sql(source_expr, unicode_spaces=unicode_spaces)
     r = raw_ref or raw
     checks: list[tuple[str, str]] = []
     if (column.required and not column.blank_ok) or column.name in ("month",):
@@ -136,10 +149,10 @@ def column_sql(
             if not column.future_ok:
                 checks.append((f"{parsed} > {today_sql}", "future_date"))
     elif kind == "month":
-        parsed = f"CASE WHEN regexp_full_match({r}, '\\d{{4}}-\\d{{2}}') THEN {r} END"
-        valid = f"try_strptime({r} || '-01', '%Y-%m-%d')"
-        checks.append((f"{r} IS NOT NULL AND ({parsed} IS NULL OR {valid} IS NULL)", "bad_date"))
-        checks.append((f"{valid} > {today_sql}", "future_date"))
+        # one regular expression decides a month (no date parsing), and 'YYYY-MM' texts compare as their months
+        parsed = f"CASE WHEN regexp_full_match({r}, '\\d{{4}}-(0[1-9]|1[0-2])') THEN {r} END"
+        checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_date"))
+        checks.append((f"{parsed} > strftime({today_sql}, '%Y-%m')", "future_date"))
     elif kind == "year":
         parsed = f"CASE WHEN regexp_full_match({r}, '\\d{{4}}([-/]\\d{{2}})?') THEN replace({r}, '/', '-') END"
         checks.append((f"{r} IS NOT NULL AND {parsed} IS NULL", "bad_year"))
