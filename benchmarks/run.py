@@ -464,7 +464,7 @@ def bench_ingest_profile(opts: Options) -> BenchResult:
 TARGET_FINDINGS_AREA_S = 2.0
 TARGET_FINDINGS_LARGE_S = 20.0
 TARGET_REPORT_S = 20.0
-DEMO_WS_VERSION = 2  # 2: linked (`cspkit link`), as `make demo` leaves it
+DEMO_WS_VERSION = 3  # 2: linked (`cspkit link`), as `make demo` leaves it; 3: `_month` a virtual column
 
 
 def demo_workspace() -> Path:
@@ -499,9 +499,12 @@ def child_build_demo_ws(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": 0.0, "rows": 0}
 
 
+LARGE_WS_VERSION = 2  # 2: `_month` a virtual column
+
+
 def large_workspace(rows: int) -> Path:
     """A workspace holding the scaled police file (``rows`` rows over 100 months), built once."""
-    ws = OUT / f"large-ws-{rows}-v{GENERATOR_VERSION}"
+    ws = OUT / f"large-ws-{rows}-v{GENERATOR_VERSION}-w{LARGE_WS_VERSION}"
     if not (ws / "cspkit.toml").exists():
         run_child("build_large_ws", {"ws": str(ws), "file": str(street_csv(rows))})
     return ws

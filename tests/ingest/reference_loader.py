@@ -2,7 +2,8 @@
 reference that the streaming loader is compared against table by table (tests/ingest/test_same_semantics.py).
 
 A verbatim copy of ``cspkit.ingest.loader`` and ``cspkit.ingest.validate.column_sql`` at commit 6192cab; only the
-imports differ. Do not "improve" it: its value is that it does not change.
+imports differ, and the accepted rows' column list (``_month`` became a virtual column of the schema). Do not
+"improve" it: its value is that it does not change.
 """
 
 # ruff: noqa
@@ -476,8 +477,9 @@ def _write(
         file_id = int(con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0])
         result.file_id = file_id
         # Accepted rows first (one pass over the file), then everything else is worked out from what was written.
-        cols = ", ".join([*(quote_ident(n) for n in names), "_file_id", "_agency", "_month"])
-        exprs = ", ".join([*(stored[n] for n in names), str(file_id), sql_str(result.agency), month])
+        # (adapted to the schema, not improved: _month is a virtual column of tables made since 2026-12-01)
+        cols = ", ".join([*(quote_ident(n) for n in names), "_file_id", "_agency"])
+        exprs = ", ".join([*(stored[n] for n in names), str(file_id), sql_str(result.agency)])
         accepted = con.execute(
             f"INSERT INTO {table} ({cols}) SELECT {exprs} FROM _checked WHERE _reject IS NULL"
         ).fetchall()[0][0]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
 from cspkit.ingest import LoadResult, ingest_paths
 from cspkit.ingest.readers import file_hash, legacy_sha256
+from cspkit.sources.contracts import CONTRACTS
+from cspkit.warehouse.schema import stored_columns
 from cspkit.warehouse.status import rejects, status
 from cspkit.workspace import Workspace
 
@@ -253,3 +256,39 @@ def test_a_file_loaded_under_its_sha256_is_recognised_once_and_takes_the_blake3_
     assert stored == [(file_hash(path),)] and file_hash(path).startswith("blake3:")
     path.write_text(CORRECTED, encoding="utf-8")
     assert _load(workspace, path).status == "loaded"
+
+
+def test_month_is_computed_in_new_tables_and_still_written_in_old_ones(workspace: Workspace, tmp_path: Path) -> None:
+    """``_month`` is a virtual column of tables made now; a warehouse made before keeps it stored, and the loader
+    still writes it there. Either way each row's month is its date's."""
+    path = tmp_path / "asb.csv"
+    path.write_text(FIRST, encoding="utf-8")
+    expected = [("2022-01", 2), ("2022-02", 1)]
+    month_of_rows = "SELECT _month, count(*) FROM asb_incidents GROUP BY ALL ORDER BY ALL"
+    generated = (
+        "SELECT is_generated FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND table_name = 'asb_incidents' AND column_name = '_month'"
+    )
+    _load(workspace, path)
+    con = workspace.connect(read_only=True)
+    try:
+        assert (con.execute(generated).fetchall(), con.execute(month_of_rows).fetchall()) == ([("ALWAYS",)], expected)
+    finally:
+        con.close()
+    old = tmp_path / "old"
+    shutil.copytree(workspace.root, old)
+    before = Workspace(old)
+    con = before.connect()
+    try:  # the table as made before _month was virtual, empty
+        con.execute("DROP TABLE asb_incidents")
+        columns = ", ".join(f"{name} {sql_type}" for name, sql_type in stored_columns(CONTRACTS["asb_incidents"]))
+        con.execute(f"CREATE TABLE asb_incidents ({columns})")
+        con.execute("DELETE FROM ingest_log WHERE source = 'asb_incidents'")
+    finally:
+        con.close()
+    _load(before, path)
+    con = before.connect(read_only=True)
+    try:
+        assert (con.execute(generated).fetchall(), con.execute(month_of_rows).fetchall()) == ([("NEVER",)], expected)
+    finally:
+        con.close()

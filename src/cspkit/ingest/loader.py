@@ -563,8 +563,17 @@ def _write(
         # Accepted rows in one streaming pass over the file. The rows it refuses are counted on the way, by the
         # check that refused each (a temporary sequence per check, advanced only for a refused row), so the
         # rejects pass is needed only when a row was refused, and then only for the checks that refused one.
-        cols = ", ".join([*(quote_ident(n) for n in names), "_file_id", "_agency", "_month"])
-        exprs = ", ".join([*(stored[n] for n in names), str(file_id), sql_str(result.agency), month])
+        # _month is computed from the month column when read, except in tables made before it was (stored there)
+        stored_month = not con.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_catalog = current_database() "
+            "AND table_name = ? AND column_name = '_month' AND is_generated = 'ALWAYS'",
+            [table],
+        ).fetchall()[0][0]
+        meta = ["_file_id", "_agency", *(["_month"] if stored_month else [])]
+        cols = ", ".join([*(quote_ident(n) for n in names), *meta])
+        exprs = ", ".join(
+            [*(stored[n] for n in names), str(file_id), sql_str(result.agency), *([month] if stored_month else [])]
+        )
         counters = [f"_refused_{i}" for i in range(len(plan.conditions))]
         for counter in counters:
             con.execute(f"CREATE OR REPLACE TEMP SEQUENCE {counter}")

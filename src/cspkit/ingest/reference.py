@@ -68,8 +68,9 @@ def _load_population(con: duckdb.DuckDBPyConnection) -> None:
     try:
         file_id = con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0]
         n = con.execute(
-            "INSERT INTO population SELECT LSOA21CD, '2024', Total, "
-            '"F16-29" + "F30-44" + "F45-64" + "F65+", NULL, ?, ?, NULL '
+            "INSERT INTO population (area_code, year, population, adult_female_population, households, _file_id, "
+            "_agency) SELECT LSOA21CD, '2024', Total, "
+            '"F16-29" + "F30-44" + "F45-64" + "F65+", NULL, ?, ? '
             f"FROM read_csv({sql_str(str(path))}, header = true)",
             [file_id, BUNDLED_AGENCY],
         ).fetchall()[0][0]

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from cspkit.sources.contracts import CONTRACTS, Column, Contract
 from cspkit.sources.vocabularies import BANDED, stored_name
+from cspkit.sql import quote_ident
 
 __all__ = [
     "META_DDL",
     "NOTES_DDL",
     "SCHEMA_VERSION",
+    "month_sql",
     "stored_columns",
     "table_ddl",
 ]
@@ -76,8 +78,23 @@ def stored_columns(contract: Contract) -> list[tuple[str, str]]:
     return out
 
 
+def month_sql(contract: Contract) -> str:
+    """The month ('YYYY-MM') of a row of the contract's table, over its stored columns (NULL without a month)."""
+    if contract.month_column is None:
+        return "NULL::VARCHAR"
+    column = contract.column(contract.month_column)
+    name = quote_ident(column.name)
+    return name if column.kind == "month" else f"strftime({name}, '%Y-%m')"
+
+
 def table_ddl(contract: Contract) -> str:
-    cols = ", ".join(f"{name} {sql_type}" for name, sql_type in stored_columns(contract))
+    """The table of a contract. ``_month`` is a virtual column computed from the month column when read: stored, it
+    was one more text column to compress for every row (about 0.4 s per 5 million police rows at ingest), and for
+    police files a copy of ``month``. Warehouses made before keep a stored ``_month``; the loader writes it there."""
+    cols = ", ".join(
+        f"{name} {sql_type}" + (f" GENERATED ALWAYS AS ({month_sql(contract)}) VIRTUAL" if name == "_month" else "")
+        for name, sql_type in stored_columns(contract)
+    )
     return f"CREATE TABLE IF NOT EXISTS {contract.name} ({cols})"
 
 
