@@ -216,7 +216,7 @@ def load_file(
         delimiter = ","
         match = match_header(contract, [*header, "Longitude", "Latitude"])
     agency_name = _agency_slug(agency or item.force or contract.default_agency)
-    scan = scan_file(item.path)  # hash and line endings in one read
+    scan = scan_file(item.path)  # hash, line endings, lines and Unicode spaces in one read
     content_hash = scan.content_hash
     result = LoadResult(
         item.display,

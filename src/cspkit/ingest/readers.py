@@ -212,7 +212,7 @@ _BLOCK = 1 << 20  # 1 MB: read into one buffer that stays in the CPU cache
 
 def file_hash(path: Path) -> str:
     """Content hash of the file's bytes (``blake3:<hex>``): loading the same content twice is recognised as a
-    no-op. :func:`scan_file` computes the same value while it reads the file for more."""
+    no-op. :func:`scan_file` runs it beside its own read of the file."""
     import blake3
 
     # read in blocks, not memory-mapped: a mapped file's pages count in the process's resident memory
@@ -250,8 +250,8 @@ class FileScan:
 
     content_hash: str
     mixed_newlines: bool
-    lines: int = 0
-    unicode_spaces: bool = True
+    lines: int
+    unicode_spaces: bool
 
 
 #: UTF-8 lead bytes of every Unicode space separator (category Zs) but U+0020.
