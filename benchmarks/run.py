@@ -283,6 +283,11 @@ def loader_plan(path: Path, only: set[tuple[str, str]] | None = None) -> Any:
 # The scaled data.police.uk street file
 
 
+def _shown(path: Path) -> str:
+    """A path as printed: relative to the repository when inside it."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -298,7 +303,7 @@ def street_csv(rows: int) -> Path:
     # built in a child: the parent must stay small, since a child's peak RSS starts from the parent's at fork
     run_child("build_street_csv", {"rows": rows, "target": str(partial)})
     partial.replace(target)  # atomic: an interrupted build never leaves a half file under the final name
-    print(f"built {target.relative_to(REPO)} ({rows:,} rows) in {time.perf_counter() - start:.1f} s")
+    print(f"built {_shown(target)} ({rows:,} rows) in {time.perf_counter() - start:.1f} s")
     return target
 
 
@@ -375,7 +380,7 @@ def bench_ingest(opts: Options) -> BenchResult:
     path = street_csv(opts.rows)
     args = {"file": str(path), "tmp": str(OUT)}
     _warm_page_cache(path)
-    result = BenchResult("ingest", details={"file": str(path.relative_to(REPO)), "file_bytes": path.stat().st_size})
+    result = BenchResult("ingest", details={"file": _shown(path), "file_bytes": path.stat().st_size})
     result.measurements["duckdb count(*)"] = count = _measure("count", args)
     pairs = []
     for _ in range(INGEST_PAIRS):
@@ -447,14 +452,14 @@ def bench_ingest_profile(opts: Options) -> BenchResult:
     """Where the loader's passes over the file spend their time and memory: each pass alone, one by one."""
     path = street_csv(opts.rows)
     _warm_page_cache(path)
-    result = BenchResult("ingest_profile", details={"file": str(path.relative_to(REPO))})
+    result = BenchResult("ingest_profile", details={"file": _shown(path)})
     plan = loader_plan(path)
     for name, variant in profile_variants(plan).items():
         result.measurements[name] = _measure("sql", {**variant, "rows": opts.rows, "tmp": str(OUT)})
     sql = f"SELECT count(*) FROM {plan.checked(quiet=True)} WHERE {plan.accepted}"
     explain = run_child("sql_explain", {"sql": sql, "rows": opts.rows, "tmp": str(OUT)})
     (OUT / "ingest_explain.txt").write_text(explain.payload["plan"], encoding="utf-8")
-    result.details["explain_analyze"] = str((OUT / "ingest_explain.txt").relative_to(REPO))
+    result.details["explain_analyze"] = _shown(OUT / "ingest_explain.txt")
     return result
 
 
@@ -864,7 +869,7 @@ def main(argv: list[str] | None = None) -> int:
         print_result(result)
     write_results(results, opts)
     failed = [c.name for r in results for c in r.checks if not c.passed]
-    print(f"\nwrote {(OUT / 'results.json').relative_to(REPO)}: " + (f"FAIL ({len(failed)})" if failed else "PASS"))
+    print(f"\nwrote {_shown(OUT / 'results.json')}: " + (f"FAIL ({len(failed)})" if failed else "PASS"))
     return 0
 
 
