@@ -6,26 +6,18 @@ pairwise scorer is checked on a hand-counted example, and the generator on the p
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 from types import ModuleType
 
 import duckdb
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cspkit_linkage_bench", REPO / "benchmarks" / "linkage_bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("linkage_bench")
 
 
 def test_pairwise_scores_count_pairs_of_records(bench: ModuleType) -> None:

@@ -75,7 +75,7 @@ from cspkit.sources.contracts import Contract
 from cspkit.sources.vocabularies import screening_checks, stored_value_sql, unmapped_sql
 from cspkit.sql import quote_ident, sql_str
 from cspkit.warehouse.features import features_insert_sql, features_purge_sql
-from cspkit.warehouse.schema import NOTES_DDL, key_column, stored_columns
+from cspkit.warehouse.schema import NOTES_DDL, key_column, month_sql, stored_columns
 
 __all__ = ["LoadResult", "load_file"]
 
@@ -526,11 +526,10 @@ def _stored_exprs(contract: Contract, match: HeaderMatch, key: bytes, agency: st
 
 
 def _month_expr(contract: Contract, match: HeaderMatch) -> str:
+    """The month of a row over its parsed values (the warehouse's own rule, :func:`month_sql`)."""
     if contract.month_column is None or contract.month_column not in match.mapping:
         return "NULL::VARCHAR"
-    col = contract.column(contract.month_column)
-    val = quote_ident("val__" + col.name)
-    return val if col.kind == "month" else f"strftime({val}, '%Y-%m')"
+    return month_sql(contract, quote_ident("val__" + contract.month_column))
 
 
 def _write(

@@ -78,13 +78,16 @@ def stored_columns(contract: Contract) -> list[tuple[str, str]]:
     return out
 
 
-def month_sql(contract: Contract) -> str:
-    """The month ('YYYY-MM') of a row of the contract's table, over its stored columns (NULL without a month)."""
+def month_sql(contract: Contract, column_ref: str | None = None) -> str:
+    """The month ('YYYY-MM') of a row of the contract's table (NULL without a month column).
+
+    Over the stored month column, or over ``column_ref`` when given (the loader's parsed value of that column).
+    """
     if contract.month_column is None:
         return "NULL::VARCHAR"
     column = contract.column(contract.month_column)
-    name = quote_ident(column.name)
-    return name if column.kind == "month" else f"strftime({name}, '%Y-%m')"
+    ref = column_ref or quote_ident(column.name)
+    return ref if column.kind == "month" else f"strftime({ref}, '%Y-%m')"
 
 
 def table_ddl(contract: Contract) -> str:
